@@ -1,0 +1,165 @@
+"""System checks for the settings this project adds.
+
+Django runs them for ``check``, ``migrate`` and ``runserver`` (gunicorn and Celery run none, so the
+release step runs ``check --deploy`` and ``migrate``).
+
+Malformed values are errors in every mode. With ``DEBUG`` off the platform is in production: every
+required value must be set, the development secret key and the sandbox's public credential key are
+refused, and Mercado Pago must be reached over HTTPS.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from merchant_platform.defaults import DEV_SECRET_KEY
+from merchant_platform.mercadopago import SANDBOX_CREDENTIAL_KEY
+
+REQUIRED_IN_PRODUCTION = {
+    "MERCADOPAGO_API_BASE_URL": "the Mercado Pago API, https://api.mercadopago.com",
+    "MERCADOPAGO_CLIENT_ID": "your Mercado Pago application's client id (APP_ID)",
+    "MERCADOPAGO_CLIENT_SECRET": "your Mercado Pago application's client secret",
+    "MERCADOPAGO_SPONSOR_ID": "your own Mercado Pago user id, sent as sponsor.id on every order",
+    "MERCADOPAGO_WEBHOOK_SECRET": "the webhook secret shown in your application's settings",
+    "MERCADOPAGO_CREDENTIAL_KEYS": (
+        "comma-separated Fernet keys for seller credentials, newest first (make one with "
+        "cryptography.fernet.Fernet.generate_key())"
+    ),
+}
+
+NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,19}$")
+
+
+@register(Tags.security, deploy=False)
+def check_secret_key(app_configs, **kwargs):
+    if settings.DEBUG or settings.SECRET_KEY != DEV_SECRET_KEY:
+        return []
+    return [
+        Error(
+            "SECRET_KEY is the public development key while DEBUG is off.",
+            hint="Set the SECRET_KEY environment variable to a long random value.",
+            id="merchant_platform.E001",
+        )
+    ]
+
+
+@register(deploy=False)
+def check_mercadopago_settings(app_configs, **kwargs):
+    errors = []
+    if not settings.DEBUG:
+        for name, meaning in REQUIRED_IN_PRODUCTION.items():
+            if not getattr(settings, name):
+                errors.append(
+                    Error(
+                        f"{name} is not set; it is required when DEBUG is off.",
+                        hint=f"Set the {name} environment variable to {meaning}.",
+                        id="merchant_platform.E002",
+                    )
+                )
+    if not settings.DEBUG and not settings.SITE_URL.startswith("https://"):
+        errors.append(
+            Error(
+                "SITE_URL must be the deployment's public https URL when DEBUG is off: OAuth "
+                "redirects and webhook URLs are built from it.",
+                hint="For example SITE_URL=https://pay.example.com",
+                id="merchant_platform.E009",
+            )
+        )
+    errors += _check_base_url(settings.MERCADOPAGO_API_BASE_URL)
+    for name in ("MERCADOPAGO_CLIENT_ID", "MERCADOPAGO_SPONSOR_ID"):
+        value = getattr(settings, name)
+        if value and not NUMERIC_ID.match(value):
+            errors.append(
+                Error(
+                    f"{name} must be a Mercado Pago numeric id, got {len(value)} characters "
+                    "that are not a positive integer.",
+                    hint=f"Copy {name} from your Mercado Pago application; it holds only digits.",
+                    id="merchant_platform.E003",
+                )
+            )
+    integrator_id = settings.MERCADOPAGO_INTEGRATOR_ID
+    if integrator_id and not re.fullmatch(r"dev_[0-9a-zA-Z]+", integrator_id):
+        errors.append(
+            Warning(
+                "MERCADOPAGO_INTEGRATOR_ID does not look like a Mercado Pago integrator id "
+                "(dev_ followed by letters and digits).",
+                id="merchant_platform.W001",
+            )
+        )
+    errors += _check_credential_keys(settings.MERCADOPAGO_CREDENTIAL_KEYS)
+    if not settings.DEBUG and settings.SANDBOX_ENABLED:
+        errors.append(
+            Warning(
+                "SANDBOX_ENABLED is on while DEBUG is off: the Mercado Pago emulator is served "
+                "under /sandbox/ to anyone who can reach this deployment.",
+                hint="Set SANDBOX_ENABLED=false in production.",
+                id="merchant_platform.W002",
+            )
+        )
+    if not settings.DEBUG and not settings.CELERY_BROKER_URL:
+        errors.append(
+            Warning(
+                "CELERY_BROKER_URL is not set: background tasks run inside web requests.",
+                hint="Point CELERY_BROKER_URL at Redis or RabbitMQ; run Celery workers and beat.",
+                id="merchant_platform.W003",
+            )
+        )
+    return errors
+
+
+def _check_base_url(url: str) -> list:
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [
+            Error(
+                "MERCADOPAGO_API_BASE_URL must be an absolute http(s) URL.",
+                hint="For example https://api.mercadopago.com",
+                id="merchant_platform.E004",
+            )
+        ]
+    if parts.scheme != "https" and not settings.DEBUG:
+        return [
+            Error(
+                "MERCADOPAGO_API_BASE_URL must use https when DEBUG is off: seller tokens travel "
+                "on every call.",
+                id="merchant_platform.E005",
+            )
+        ]
+    return []
+
+
+def _check_credential_keys(keys: list[str]) -> list:
+    errors = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            errors.append(
+                Error(
+                    f"MERCADOPAGO_CREDENTIAL_KEYS: key number {position} is not a valid Fernet "
+                    "key (32 url-safe base64-encoded bytes).",
+                    hint="Generate one with cryptography.fernet.Fernet.generate_key().",
+                    id="merchant_platform.E006",
+                )
+            )
+    if len(set(keys)) != len(keys):
+        errors.append(
+            Error(
+                "MERCADOPAGO_CREDENTIAL_KEYS lists the same key twice.",
+                id="merchant_platform.E007",
+            )
+        )
+    if not settings.DEBUG and SANDBOX_CREDENTIAL_KEY in keys:
+        errors.append(
+            Error(
+                "MERCADOPAGO_CREDENTIAL_KEYS contains the sandbox's public key while DEBUG is off.",
+                hint="Generate a new key; never encrypt real credentials with a published key.",
+                id="merchant_platform.E008",
+            )
+        )
+    return errors

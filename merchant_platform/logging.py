@@ -1,0 +1,56 @@
+"""Production logging: one JSON object per line, secrets masked.
+
+Every record becomes a single line (tracebacks included, their newlines escaped by JSON), carrying
+the current tenant's id when a tenant scope is active. Bearer tokens, Mercado Pago access tokens
+and the values of secret-looking keys are masked before the line is written.
+"""
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+MASK = "[redacted]"
+
+_SECRET_PATTERNS = [
+    # Authorization headers and bare Mercado Pago tokens (APP_USR-..., TEST-..., TG-...).
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"\b(?:APP_USR|TEST|TG)-[A-Za-z0-9-]{8,}"),
+    # key=value, key: value and "key": "value" for keys that hold secrets.
+    re.compile(
+        r"(?i)(\"?\b(?:access_token|refresh_token|client_secret|secret|password|code_verifier"
+        r"|authorization|api_key|token)\b\"?\s*[:=]\s*\"?)[^\"&,\s}]+"
+    ),
+]
+
+
+def redact(text: str) -> str:
+    """Mask tokens and secret values in ``text``."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
+    return text
+
+
+class OneLineJSONFormatter(logging.Formatter):
+    """Format a record as one line of JSON with secrets masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        tenant_id = _current_tenant_id()
+        if tenant_id is not None:
+            event["tenant_id"] = tenant_id
+        if record.exc_info:
+            event["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(event, ensure_ascii=False, default=str)
+
+
+def _current_tenant_id():
+    from tenants.scope import get_current_tenant
+
+    tenant = get_current_tenant()
+    return tenant.pk if tenant is not None else None

@@ -1,0 +1,55 @@
+"""The integrator's Mercado Pago identity, resolved once from settings.
+
+With no ``MERCADOPAGO_API_BASE_URL`` the platform talks to its built-in sandbox, and every value
+that is not set falls back to the sandbox's well-known (public) identity, so the embedded platform
+runs with no configuration. Production sets every value; ``merchant_platform.checks`` insists.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+SANDBOX_CLIENT_ID = "8000000000000001"
+SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 (public, sandbox only)
+SANDBOX_SPONSOR_ID = "900000001"
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (public, sandbox only)
+# base64 of b"sandbox-dev-key-not-for-prod-use"; refused by the system checks when DEBUG is off.
+SANDBOX_CREDENTIAL_KEY = "c2FuZGJveC1kZXYta2V5LW5vdC1mb3ItcHJvZC11c2U="
+
+
+@dataclass(frozen=True)
+class MercadoPagoConfig:
+    api_base_url: str
+    client_id: str
+    client_secret: str
+    sponsor_id: str
+    platform_id: str
+    integrator_id: str
+    webhook_secret: str
+    credential_keys: tuple[str, ...]
+    uses_sandbox: bool
+
+
+def get_config() -> MercadoPagoConfig:
+    """Return the effective Mercado Pago configuration (settings, or sandbox fallbacks)."""
+    uses_sandbox = not settings.MERCADOPAGO_API_BASE_URL
+    base_url = settings.MERCADOPAGO_API_BASE_URL or f"{settings.SITE_URL}/sandbox"
+
+    def value(name: str, sandbox_default: str) -> str:
+        configured = getattr(settings, f"MERCADOPAGO_{name}")
+        return configured or (sandbox_default if uses_sandbox else "")
+
+    keys = tuple(settings.MERCADOPAGO_CREDENTIAL_KEYS) or (
+        (SANDBOX_CREDENTIAL_KEY,) if uses_sandbox else ()
+    )
+    return MercadoPagoConfig(
+        api_base_url=base_url,
+        client_id=value("CLIENT_ID", SANDBOX_CLIENT_ID),
+        client_secret=value("CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
+        sponsor_id=value("SPONSOR_ID", SANDBOX_SPONSOR_ID),
+        platform_id=settings.MERCADOPAGO_PLATFORM_ID,
+        integrator_id=settings.MERCADOPAGO_INTEGRATOR_ID,
+        webhook_secret=value("WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET),
+        credential_keys=keys,
+        uses_sandbox=uses_sandbox,
+    )

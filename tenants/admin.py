@@ -1,0 +1,131 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from tenants import services
+from tenants.admin_mixins import TenantOwnedAdmin
+from tenants.models import Membership, Tenant, User
+from tenants.roles import Capability, Role, role_can
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Accounts are platform staff's business; sellers manage their members as memberships."""
+
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Platform", {"fields": ("is_platform_staff",)}),
+    )
+    list_display = (*DjangoUserAdmin.list_display, "is_platform_staff")
+    list_filter = (*DjangoUserAdmin.list_filter, "is_platform_staff")
+
+    def has_module_permission(self, request):
+        return request.user.has_cross_tenant_access and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_cross_tenant_access and super().has_view_permission(request, obj)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    """Platform staff manage every seller; a member sees the seller it acts for, read-only."""
+
+    list_display = ("name", "site", "status", "mp_user_id", "fee_percent", "fee_fixed", "fee_cap")
+    list_filter = ("status", "site")
+    search_fields = ("name", "slug", "mp_user_id")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_cross_tenant_access:
+            return queryset
+        return queryset.filter(pk=getattr(request.tenant, "pk", None))
+
+    def has_module_permission(self, request):
+        if request.user.has_cross_tenant_access:
+            return super().has_module_permission(request)
+        return role_can(request.tenant_role, Capability.VIEW)
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.has_cross_tenant_access:
+            return super().has_view_permission(request, obj)
+        return role_can(request.tenant_role, Capability.VIEW) and (
+            obj is None or obj == request.tenant
+        )
+
+    def has_add_permission(self, request):
+        return request.user.has_cross_tenant_access and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_cross_tenant_access and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_cross_tenant_access and super().has_delete_permission(request, obj)
+
+
+class MembershipForm(forms.ModelForm):
+    """Members are added by e-mail, so sellers never browse the platform's list of users."""
+
+    email = forms.EmailField(required=False, help_text="The new member's e-mail address.")
+
+    class Meta:
+        model = Membership
+        fields = ("tenant", "role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = self.instance.pk is None
+        if self.instance.pk is not None:
+            self.fields["email"].disabled = True
+            self.fields["email"].initial = self.instance.user.email
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if self.instance.pk is not None and role != self.instance.role:
+            try:
+                services.ensure_not_last_owner(self.instance)
+            except services.LastOwnerError as error:
+                raise forms.ValidationError(str(error)) from error
+        return role
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantOwnedAdmin):
+    form = MembershipForm
+    change_capability = Capability.MANAGE_MEMBERS
+    list_display = ("user", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user", "tenant")
+
+    def save_model(self, request, obj, form, change):
+        tenant = obj.tenant if self._is_platform_staff(request) else request.tenant
+        role = form.cleaned_data["role"]
+        if change:
+            membership = services.add_member(tenant=tenant, user=obj.user, role=role)
+        else:
+            membership = services.invite_member(
+                tenant=tenant, email=form.cleaned_data["email"], role=role
+            )
+        obj.pk, obj.user = membership.pk, membership.user
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None:
+            try:
+                services.ensure_not_last_owner(obj)
+            except services.LastOwnerError:
+                return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.remove_member(membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("tenant", "user"):
+            try:
+                services.remove_member(membership=membership)
+            except services.LastOwnerError as error:
+                self.message_user(request, str(error), messages.ERROR)
+
+    def get_changeform_initial_data(self, request):
+        return {"role": Role.CASHIER, **super().get_changeform_initial_data(request)}

@@ -1,0 +1,3 @@
+def current_tenant(request):
+    """The tenant the page acts for, for the header's tenant switcher."""
+    return {"current_tenant": getattr(request, "tenant", None)}

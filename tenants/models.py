@@ -1,0 +1,157 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from tenants.roles import Capability, Role, role_can
+from tenants.scope import TenantManager, check_tenant_of, get_current_tenant
+from tenants.sites import SITES, Site, SiteInfo
+
+
+class User(AbstractUser):
+    """A person who signs in: platform staff of the integrator, or a member of sellers."""
+
+    is_platform_staff = models.BooleanField(
+        default=False,
+        help_text="The integrator's own staff: may see and manage every seller.",
+    )
+
+    @property
+    def has_cross_tenant_access(self) -> bool:
+        return self.is_active and (self.is_superuser or self.is_platform_staff)
+
+
+class Tenant(models.Model):
+    """A seller: the unit of isolation. Every tenant-owned row points here."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    site = models.CharField(
+        "Mercado Pago site", max_length=3, choices=Site.choices, help_text="Fixes the country."
+    )
+    mp_user_id = models.PositiveBigIntegerField(
+        "Mercado Pago user id",
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Set when the seller connects its Mercado Pago account.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    fee_percent = models.DecimalField(
+        "marketplace fee (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    fee_fixed = models.DecimalField(
+        "marketplace fee (fixed amount)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    fee_cap = models.DecimalField(
+        "marketplace fee cap",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The most the fee may be on one order; empty for no cap.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee_percent__gte=0, fee_percent__lte=100),
+                name="tenant_fee_percent_range",
+            ),
+            models.CheckConstraint(condition=Q(fee_fixed__gte=0), name="tenant_fee_fixed_gte_0"),
+            models.CheckConstraint(
+                condition=Q(fee_cap__isnull=True) | Q(fee_cap__gte=0),
+                name="tenant_fee_cap_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def site_info(self) -> SiteInfo:
+        return SITES[self.site]
+
+    @property
+    def country_code(self) -> str:
+        return self.site_info.country_code
+
+    @property
+    def currency(self) -> str:
+        return self.site_info.currency
+
+    @property
+    def decimal_places(self) -> int:
+        return self.site_info.decimal_places
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def marketplace_fee_for(self, amount: Decimal) -> Decimal:
+        """The fee the integrator takes on an order of ``amount`` under this seller's policy.
+
+        Percent plus fixed amount, limited by the cap and by the amount itself, rounded half up
+        to the currency's smallest unit (whole units for CLP and COP).
+        """
+        fee = amount * self.fee_percent / 100 + self.fee_fixed
+        if self.fee_cap is not None:
+            fee = min(fee, self.fee_cap)
+        fee = min(fee, amount)
+        return fee.quantize(self.site_info.smallest_amount, rounding=ROUND_HALF_UP)
+
+
+class TenantOwnedModel(models.Model):
+    """Base of every tenant-owned model: a non-null tenant and a fail-closed default manager."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        scoped_tenant = get_current_tenant()
+        if scoped_tenant is not None:
+            check_tenant_of(self, scoped_tenant)
+        super().save(*args, **kwargs)
+
+
+class Membership(TenantOwnedModel):
+    """A user's role in one tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()} of {self.tenant})"
+
+    def can(self, capability: Capability) -> bool:
+        return role_can(self.role, capability)

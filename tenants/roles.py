@@ -1,0 +1,45 @@
+"""Membership roles and what each one may do in its tenant."""
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    CASHIER = "cashier", "Cashier"
+    VIEWER = "viewer", "Viewer"
+
+
+class Capability(StrEnum):
+    VIEW = "view"
+    CREATE_ORDERS = "create_orders"
+    CANCEL_ORDERS = "cancel_orders"
+    REFUND_ORDERS = "refund_orders"
+    MANAGE_STORES = "manage_stores"  # stores and points of sale
+    MANAGE_INTEGRATIONS = "manage_integrations"  # partner apps and webhook endpoints
+    MANAGE_CREDENTIALS = "manage_credentials"  # Mercado Pago connection
+    MANAGE_MEMBERS = "manage_members"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.OWNER: frozenset(Capability),
+    Role.MANAGER: frozenset(
+        {
+            Capability.VIEW,
+            Capability.CREATE_ORDERS,
+            Capability.CANCEL_ORDERS,
+            Capability.REFUND_ORDERS,
+            Capability.MANAGE_STORES,
+            Capability.MANAGE_INTEGRATIONS,
+        }
+    ),
+    Role.CASHIER: frozenset({Capability.VIEW, Capability.CREATE_ORDERS, Capability.CANCEL_ORDERS}),
+    Role.VIEWER: frozenset({Capability.VIEW}),
+}
+
+
+def role_can(role: str | None, capability: Capability) -> bool:
+    """Whether a member with ``role`` (None: not a member) may do ``capability``."""
+    return role is not None and capability in ROLE_CAPABILITIES[role]

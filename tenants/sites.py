@@ -1,0 +1,41 @@
+"""Mercado Pago sites (countries) and what follows from each: country code, currency, decimals."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models
+
+
+class Site(models.TextChoices):
+    MLA = "MLA", "Argentina"
+    MLB = "MLB", "Brazil"
+    MLM = "MLM", "Mexico"
+    MLC = "MLC", "Chile"
+    MCO = "MCO", "Colombia"
+    MPE = "MPE", "Peru"
+    MLU = "MLU", "Uruguay"
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    country_code: str  # ISO 3166 alpha-3, as the Orders API's country_code wants it
+    currency: str  # ISO 4217
+    decimal_places: int  # CLP and COP amounts are whole numbers
+    emv_currency: str  # EMVCo tag 53, ISO 4217 numeric
+    language: str  # the language of the customer-facing pages
+
+    @property
+    def smallest_amount(self) -> Decimal:
+        """The smallest step of an amount in this currency: 0.01, or 1 for CLP and COP."""
+        return Decimal(1).scaleb(-self.decimal_places)
+
+
+SITES: dict[str, SiteInfo] = {
+    Site.MLA: SiteInfo("ARG", "ARS", 2, "032", "es"),
+    Site.MLB: SiteInfo("BRA", "BRL", 2, "986", "pt-br"),
+    Site.MLM: SiteInfo("MEX", "MXN", 2, "484", "es"),
+    Site.MLC: SiteInfo("CHL", "CLP", 0, "152", "es"),
+    Site.MCO: SiteInfo("COL", "COP", 0, "170", "es"),
+    Site.MPE: SiteInfo("PER", "PEN", 2, "604", "es"),
+    Site.MLU: SiteInfo("URY", "UYU", 2, "858", "es"),
+}
