@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from tenants import services
 from tenants.admin_mixins import TenantOwnedAdmin
 from tenants.models import Membership, Tenant, User
-from tenants.roles import Capability, Role, role_can
+from tenants.roles import Capability, Role, role_can, sees_every_tenant
 
 
 @admin.register(User)
@@ -20,10 +20,10 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = (*DjangoUserAdmin.list_filter, "is_platform_staff")
 
     def has_module_permission(self, request):
-        return request.user.has_cross_tenant_access and super().has_module_permission(request)
+        return sees_every_tenant(request.user) and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_cross_tenant_access and super().has_view_permission(request, obj)
+        return sees_every_tenant(request.user) and super().has_view_permission(request, obj)
 
 
 @admin.register(Tenant)
@@ -37,30 +37,30 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.has_cross_tenant_access:
+        if sees_every_tenant(request.user):
             return queryset
         return queryset.filter(pk=getattr(request.tenant, "pk", None))
 
     def has_module_permission(self, request):
-        if request.user.has_cross_tenant_access:
+        if sees_every_tenant(request.user):
             return super().has_module_permission(request)
         return role_can(request.tenant_role, Capability.VIEW)
 
     def has_view_permission(self, request, obj=None):
-        if request.user.has_cross_tenant_access:
+        if sees_every_tenant(request.user):
             return super().has_view_permission(request, obj)
         return role_can(request.tenant_role, Capability.VIEW) and (
             obj is None or obj == request.tenant
         )
 
     def has_add_permission(self, request):
-        return request.user.has_cross_tenant_access and super().has_add_permission(request)
+        return sees_every_tenant(request.user) and super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_cross_tenant_access and super().has_change_permission(request, obj)
+        return sees_every_tenant(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.has_cross_tenant_access and super().has_delete_permission(request, obj)
+        return sees_every_tenant(request.user) and super().has_delete_permission(request, obj)
 
 
 class MembershipForm(forms.ModelForm):

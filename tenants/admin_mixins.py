@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from tenants.models import Tenant, TenantOwnedModel
-from tenants.roles import Capability, role_can
+from tenants.roles import Capability, role_can, sees_every_tenant
 
 
 class TenantAdminMixin:
@@ -20,7 +20,7 @@ class TenantAdminMixin:
 
     @staticmethod
     def _is_platform_staff(request) -> bool:
-        return request.user.has_cross_tenant_access
+        return sees_every_tenant(request.user)
 
     def _member_can(self, request, capability: Capability, obj=None) -> bool:
         if request.tenant is None or (obj is not None and obj.tenant_id != request.tenant.pk):

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from tenants.roles import sees_every_tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
 from tenants.selectors import tenant_for_user, tenants_for_user
 
@@ -38,7 +39,7 @@ class TenantMiddleware:
             request.tenant_role = tenant.role
             with tenant_scope(tenant):
                 return self.get_response(request)
-        if user.has_cross_tenant_access:
+        if sees_every_tenant(user):
             with cross_tenant_scope():
                 return self.get_response(request)
         if self._needs_tenant(request.path_info):
@@ -55,7 +56,7 @@ class TenantMiddleware:
             if tenant is not None:
                 return tenant
             del request.session[SESSION_KEY]  # membership revoked or tenant deleted
-        if user.has_cross_tenant_access:
+        if sees_every_tenant(user):
             return None
         only_tenants = list(tenants_for_user(user)[:2])
         if len(only_tenants) == 1:

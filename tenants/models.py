@@ -18,10 +18,6 @@ class User(AbstractUser):
         help_text="The integrator's own staff: may see and manage every seller.",
     )
 
-    @property
-    def has_cross_tenant_access(self) -> bool:
-        return self.is_active and (self.is_superuser or self.is_platform_staff)
-
 
 class Tenant(models.Model):
     """A seller: the unit of isolation. Every tenant-owned row points here."""

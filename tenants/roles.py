@@ -40,6 +40,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 
+def sees_every_tenant(user) -> bool:
+    """Platform staff (superusers and the integrator's staff) work across every tenant."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_superuser or user.is_platform_staff)
+    )
+
+
 def role_can(role: str | None, capability: Capability) -> bool:
     """Whether a member with ``role`` (None: not a member) may do ``capability``."""
     return role is not None and capability in ROLE_CAPABILITIES[role]

@@ -3,6 +3,7 @@
 from django.db.models import F, QuerySet
 
 from tenants.models import Tenant, User
+from tenants.roles import sees_every_tenant
 
 
 def tenants_for_user(user: User) -> QuerySet[Tenant]:
@@ -10,7 +11,7 @@ def tenants_for_user(user: User) -> QuerySet[Tenant]:
 
     Member rows carry the member's ``role`` as an annotation (None for staff without one).
     """
-    if user.has_cross_tenant_access:
+    if sees_every_tenant(user):
         return Tenant.objects.all()
     return Tenant.objects.filter(memberships__user=user).annotate(role=F("memberships__role"))
 
@@ -22,7 +23,7 @@ def tenant_for_user(user: User, tenant_id: int) -> Tenant | None:
         .annotate(role=F("memberships__role"))
         .first()
     )
-    if tenant is None and user.has_cross_tenant_access:
+    if tenant is None and sees_every_tenant(user):
         tenant = Tenant.objects.filter(pk=tenant_id).first()
         if tenant is not None:
             tenant.role = None

@@ -5,6 +5,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from tenants.middleware import SESSION_KEY
+from tenants.roles import sees_every_tenant
 from tenants.selectors import tenant_for_user, tenants_for_user
 
 
@@ -17,7 +18,7 @@ def select_tenant(request):
         next_url = "/admin/"
     if request.method == "POST":
         chosen = request.POST.get("tenant", "")
-        if chosen == "" and request.user.has_cross_tenant_access:
+        if chosen == "" and sees_every_tenant(request.user):
             request.session.pop(SESSION_KEY, None)
             return redirect(next_url)
         tenant = tenant_for_user(request.user, int(chosen)) if chosen.isdigit() else None
@@ -32,6 +33,6 @@ def select_tenant(request):
             "tenants": tenants_for_user(request.user).order_by("name"),
             "next": next_url,
             "current": request.tenant,
-            "can_see_all": request.user.has_cross_tenant_access,
+            "can_see_all": sees_every_tenant(request.user),
         },
     )

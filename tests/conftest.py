@@ -22,13 +22,3 @@ def owner_a(tenant_a):
 def owner_b(tenant_b):
     return make_member(tenant_b, "owner", "owner-b")
 
-
-@pytest.fixture(autouse=True)
-def _plain_http_and_static_files(settings):
-    """Tests speak plain HTTP to the test client and read static files from the apps, while
-    every other setting keeps its production value (DEBUG is off in tests)."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }

@@ -32,6 +32,8 @@ PRODUCTION = {
     "SANDBOX_ENABLED": False,
     "SECURE_HSTS_PRELOAD": True,
     "SECURE_SSL_REDIRECT": True,
+    "SESSION_COOKIE_SECURE": True,
+    "CSRF_COOKIE_SECURE": True,
     "MERCADOPAGO_API_BASE_URL": "https://api.mercadopago.com",
     "MERCADOPAGO_CLIENT_ID": "1234567890123456",
     "MERCADOPAGO_CLIENT_SECRET": "client-secret-value",
@@ -130,6 +132,7 @@ def test_with_an_api_base_url_nothing_falls_back_to_the_sandbox():
 def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     clean_env = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
     clean_env.pop("DATABASE_URL", None)
+    clean_env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py's own: merchant_platform.settings
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

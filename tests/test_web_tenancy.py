@@ -194,3 +194,16 @@ def test_the_admin_header_shows_the_current_tenant_and_a_switch_link(client, ten
     response = client.get(reverse("admin:index"))
     assert "Seller: <strong>Seller A</strong>" in response.text
     assert reverse("tenants:select") in response.text
+
+
+def test_the_admin_login_page_signs_a_seller_in_through_its_form(client, tenant_a, owner_a):
+    login_url = reverse("admin:login")
+    page = client.get(login_url)
+    assert page.status_code == 200
+    assert 'name="username"' in page.text
+    response = client.post(
+        login_url, {"username": "owner-a", "password": "test-pass-123", "next": "/admin/"}
+    )
+    assert response.status_code == 302
+    index = client.get("/admin/")
+    assert "Seller: <strong>Seller A</strong>" in index.text
