@@ -21,4 +21,3 @@ def owner_a(tenant_a):
 @pytest.fixture
 def owner_b(tenant_b):
     return make_member(tenant_b, "owner", "owner-b")
-
