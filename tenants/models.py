@@ -66,6 +66,7 @@ class Tenant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "seller"
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
