@@ -1,10 +1,9 @@
-from django.http import JsonResponse
-from django.urls import path
+"""The sandbox's URLs, mounted under /sandbox/ by the project when SANDBOX_ENABLED is on."""
 
+from django.urls import include, path
 
-def index(request):
-    """The emulator's root: says what it is (the endpoints arrive with the mpapi/sandbox issue)."""
-    return JsonResponse({"service": "Mercado Pago sandbox", "api": "emulated"})
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", include("sandbox.urls_api")),  # the emulated Mercado Pago API and the buyer wallet
+    path("", include("sandbox.urls_oauth")),  # OAuth authorization page and /oauth/token
+    path("_control/", include("sandbox.urls_control")),  # fault injection, deliveries
+]

@@ -1,0 +1,1 @@
+"""Stores, points of sale, orders (legacy and v1), payments, refunds, merchant orders."""

@@ -1,0 +1,1 @@
+"""OAuth authorization codes, webhook deliveries and fault injection."""
