@@ -7,6 +7,7 @@ class SandboxConfig(AppConfig):
     verbose_name = "Mercado Pago sandbox"
 
     def ready(self):
+        from sandbox import signals  # noqa: F401  (sends each new Event once committed)
         from sandbox.seed import seed
 
         post_migrate.connect(seed, sender=self)

@@ -1,3 +1,14 @@
-"""Filled in by the sandbox issue."""
+"""The sandbox's control surface, under /sandbox/_control/ (never subject to fault injection)."""
 
-urlpatterns = []
+from django.urls import path
+
+from sandbox import control_views
+
+urlpatterns = [
+    path("", control_views.index, name="sandbox-control"),
+    path("faults", control_views.faults, name="sandbox-control-faults"),
+    path("application", control_views.application, name="sandbox-control-application"),
+    path("deliveries", control_views.deliveries, name="sandbox-control-deliveries"),
+    path("deliveries/run", control_views.run_deliveries, name="sandbox-control-deliveries-run"),
+    path("oauth/authorize", control_views.authorize, name="sandbox-control-oauth-authorize"),
+]

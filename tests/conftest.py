@@ -1,5 +1,6 @@
 import pytest
 
+from merchant_platform.celery import app as celery_app
 from tests.factories import make_member, make_tenant
 
 
@@ -21,3 +22,12 @@ def owner_a(tenant_a):
 @pytest.fixture
 def owner_b(tenant_b):
     return make_member(tenant_b, "owner", "owner-b")
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in-process, as in the embedded default (whatever the environment says)."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved

@@ -38,15 +38,6 @@ def _rows(tenant, n):
     return sorted(factory(tenant).pk for _ in range(n))
 
 
-@pytest.fixture
-def eager_celery():
-    """Tasks run in-process, as in the embedded default (whatever the environment says)."""
-    saved = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = saved
-
-
 @pytest.mark.django_db
 @pytest.mark.usefixtures("eager_celery")
 def test_eager_task_runs_in_the_enqueuing_tenants_scope():

@@ -1,0 +1,24 @@
+"""The error the emulated API answers with; views render it in their API's envelope."""
+
+
+class ApiError(Exception):
+    """A Mercado Pago error: HTTP status, error code (``errorKey``) and message.
+
+    ``details`` fill the Orders API's ``errors[].details``; ``cause`` the legacy ``cause`` list
+    (the payments API puts its numeric codes there, e.g. ``{"code": 4292, ...}``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[str] | None = None,
+        cause: list[dict] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.cause = cause or []

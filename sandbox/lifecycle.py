@@ -1,0 +1,360 @@
+"""The order life cycle, for both APIs, and the notifications each change writes.
+
+``created`` → ``processed`` (paid) | ``canceled`` | ``expired``; ``processed`` → ``refunded``
+once every payment is fully refunded (a partial refund leaves the order ``processed`` with
+``status_detail`` ``partially_refunded``). Expiry is lazy: ``expire_due`` runs before orders are
+read, listed or paid. Every change of a v1 order bumps its ``version`` and writes a signed-webhook
+``Event`` (topic ``order``); paying or refunding a legacy order writes ``ipn`` events (topics
+``merchant_order`` and ``payment``) to its ``notification_url``.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox import ids, render
+from sandbox.models import (
+    Account,
+    Application,
+    Event,
+    MerchantOrder,
+    Order,
+    Payment,
+    PointOfSale,
+    Refund,
+    Token,
+)
+from sandbox.seed import CLIENT_ID
+from sandbox.sites import site
+
+
+class NotAllowed(Exception):
+    """The order or payment is not in a state that allows the change."""
+
+
+class AmountExceeds(Exception):
+    """A refund asks for more than what is paid and not yet refunded."""
+
+
+class UnknownTransaction(Exception):
+    """A refund names a transaction that is not one of the order's payments."""
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    id: str
+    type: str
+
+
+PAYMENT_METHODS = {
+    method.id: method
+    for method in [
+        PaymentMethod("account_money", "account_money"),
+        PaymentMethod("visa", "credit_card"),
+        PaymentMethod("master", "credit_card"),
+        PaymentMethod("debvisa", "debit_card"),
+        PaymentMethod("debmaster", "debit_card"),
+        PaymentMethod("pix", "bank_transfer"),
+    ]
+}
+PIX_SITES = {"MLB"}
+
+
+def payment_methods(site_id: str) -> list[PaymentMethod]:
+    """The payment methods a buyer of ``site_id`` can choose."""
+    return [m for m in PAYMENT_METHODS.values() if m.id != "pix" or site_id in PIX_SITES]
+
+
+def application_of(token: Token) -> Application | None:
+    """The application whose webhooks an order's changes go to: the token's, else the seed's."""
+    return token.application or Application.objects.filter(client_id=CLIENT_ID).first()
+
+
+# Notifications -----------------------------------------------------------------------------
+
+
+def _notify_order(order: Order, action: str) -> None:
+    Event.objects.create(
+        kind=Event.Kind.WEBHOOK,
+        application=order.application,
+        account=order.account,
+        topic="order",
+        action=action,
+        resource_id=order.order_id,
+        query={"data.id": order.order_id, "type": "order"},
+        body=render.order_webhook(order, action),
+    )
+
+
+def _notify_ipn(
+    account: Account, url: str, order: Order | None, topic: str, resource_id: int
+) -> None:
+    if url:
+        Event.objects.create(
+            kind=Event.Kind.IPN,
+            application=order.application if order else None,
+            account=account,
+            url=url,
+            topic=topic,
+            resource_id=str(resource_id),
+            query={"topic": topic, "id": str(resource_id)},
+            body={"resource": str(resource_id), "topic": topic},
+        )
+
+
+def _notify_legacy_payment(payment: Payment) -> None:
+    merchant_order = payment.merchant_order
+    url, account, order = merchant_order.notification_url, payment.account, payment.order
+    _notify_ipn(account, url, order, "merchant_order", merchant_order.pk)
+    _notify_ipn(account, url, order, "payment", payment.pk)
+
+
+# Transitions -------------------------------------------------------------------------------
+
+
+def _changed(order: Order, now: datetime, status: str, status_detail: str) -> None:
+    order.status, order.status_detail = status, status_detail
+    order.version += 1
+    order.updated_at = now
+    order.save()
+
+
+def _locked(order: Order) -> Order:
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("account", "application")
+        .get(pk=order.pk)
+    )
+
+
+def _expire(order: Order, now: datetime) -> None:
+    order.attached = False
+    order.payments.update(status=Payment.Status.EXPIRED, last_updated=now)
+    _changed(order, now, Order.Status.EXPIRED, "expired")
+    if order.api == Order.Api.V1:
+        _notify_order(order, "order.expired")
+
+
+def _is_due(order: Order, now: datetime) -> bool:
+    return (
+        order.status == Order.Status.CREATED and bool(order.expires_at) and order.expires_at <= now
+    )
+
+
+def expire_if_due(order: Order) -> None:
+    """Expire ``order`` (in its own transaction) if it is created and its time has passed."""
+    now = timezone.now()
+    if _is_due(order, now):
+        with transaction.atomic():
+            locked = _locked(order)
+            if _is_due(locked, now):
+                _expire(locked, now)
+
+
+def expire_due(account: Account | None = None) -> None:
+    """Expire the created orders (of ``account``, or everyone's) whose time has passed."""
+    due = Order.objects.filter(status=Order.Status.CREATED, expires_at__lte=timezone.now())
+    if account is not None:
+        due = due.filter(account=account)
+    for order in due:
+        expire_if_due(order)
+
+
+def _open(order: Order, now: datetime) -> Order:
+    """``order`` locked; ``NotAllowed`` when it is due to expire (``expire_if_due`` first)."""
+    order = _locked(order)
+    if _is_due(order, now):
+        raise NotAllowed("the order is expired")
+    return order
+
+
+def cancel(order: Order) -> Order:
+    """Cancel a created order; ``NotAllowed`` in any other state."""
+    expire_if_due(order)
+    now = timezone.now()
+    with transaction.atomic():
+        order = _open(order, now)
+        if order.status != Order.Status.CREATED:
+            raise NotAllowed(f"the order is {order.status}; only created orders can be canceled")
+        _withdraw(order, now)
+    return order
+
+
+def _withdraw(order: Order, now: datetime) -> None:
+    order.attached = False
+    order.payments.update(status=Payment.Status.CANCELED, last_updated=now)
+    _changed(order, now, Order.Status.CANCELED, "canceled")
+    if order.api == Order.Api.V1:
+        _notify_order(order, "order.canceled")
+
+
+def attach(order: Order) -> None:
+    """Show ``order`` on its POS's static QR, canceling the order shown until now."""
+    now = timezone.now()
+    shown = Order.objects.filter(pos=order.pos, attached=True, status=Order.Status.CREATED)
+    for previous in shown.exclude(pk=order.pk):
+        expire_if_due(previous)
+        with transaction.atomic():
+            previous = _locked(previous)
+            if previous.status == Order.Status.CREATED:
+                _withdraw(previous, now)
+    order.attached = True
+    order.save(update_fields=["attached"])
+
+
+def shown_by(pos: PointOfSale) -> Order | None:
+    """The created order that ``pos``'s static QR shows now, if any."""
+    expire_due(pos.account)
+    now = timezone.now()
+    shown = pos.orders.filter(attached=True, status=Order.Status.CREATED).order_by("-pk").first()
+    if shown is not None and shown.attached_until is not None and shown.attached_until <= now:
+        return None
+    return shown
+
+
+def pay(order: Order, buyer: Account | None, method: PaymentMethod) -> Payment:
+    """The buyer pays ``order`` in full; ``NotAllowed`` unless it is created and unexpired."""
+    expire_if_due(order)
+    now = timezone.now()
+    with transaction.atomic():
+        order = _open(order, now)
+        if order.status != Order.Status.CREATED:
+            raise NotAllowed(f"the order is {order.status}")
+        v1 = order.api == Order.Api.V1
+        if v1:
+            payment = order.payments.get()
+        else:
+            payment = _legacy_payment(order.account, order.pos, order, order.total_amount, now)
+        _approve(payment, buyer, method, now)
+        order.attached = False
+        _changed(order, now, Order.Status.PROCESSED, "accredited")
+        if v1:
+            _notify_order(order, "order.processed")
+        else:
+            _notify_legacy_payment(payment)
+    return payment
+
+
+def pay_amount(
+    pos: PointOfSale, amount: Decimal, buyer: Account | None, method: PaymentMethod
+) -> Payment:
+    """The buyer pays an amount of their choice at a POS with no fixed amount."""
+    now = timezone.now()
+    with transaction.atomic():
+        payment = _legacy_payment(pos.account, pos, None, amount, now)
+        _approve(payment, buyer, method, now)
+    return payment
+
+
+def _legacy_payment(
+    account: Account, pos: PointOfSale | None, order: Order | None, amount: Decimal, now: datetime
+) -> Payment:
+    merchant_order = MerchantOrder.objects.create(
+        account=account,
+        order=order,
+        external_reference=order.external_reference if order else "",
+        status="closed",
+        order_status="paid",
+        total_amount=amount,
+        paid_amount=amount,
+        notification_url=order.notification_url if order else "",
+        sponsor_id=order.sponsor_id if order else None,
+        date_created=now,
+        last_updated=now,
+    )
+    return Payment(
+        account=account,
+        order=order,
+        merchant_order=merchant_order,
+        pos=pos,
+        external_reference=merchant_order.external_reference,
+        currency=site(account.site_id).currency,
+        amount=amount,
+        date_created=now,
+    )
+
+
+def _approve(payment: Payment, buyer: Account | None, method: PaymentMethod, now: datetime) -> None:
+    payment.status = Payment.Status.APPROVED
+    payment.buyer = buyer
+    payment.payment_method_id, payment.payment_type_id = method.id, method.type
+    payment.date_approved = payment.last_updated = now
+    payment.save()
+
+
+def refund_payment(payment: Payment, amount: Decimal | None) -> Refund:
+    """Refund ``amount`` of ``payment`` (everything still refundable when None)."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = _locked(payment.order) if payment.order else None
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        refund = _refund(payment, amount, now)
+        if order is not None:
+            _after_refund(order, now)
+    return refund
+
+
+def refund_order(order: Order, amounts: dict[str, Decimal] | None) -> Order:
+    """Refund a processed v1 order: everything (``amounts`` None) or ``{PAY id: amount}``."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = _open(order, now)
+        if order.status != Order.Status.PROCESSED:
+            raise NotAllowed(f"the order is {order.status}; only processed orders can be refunded")
+        payments = {p.transaction_id: p for p in order.payments.select_for_update()}
+        if amounts is None:
+            amounts = dict.fromkeys(payments)
+        unknown = set(amounts) - set(payments)
+        if unknown:
+            raise UnknownTransaction(", ".join(sorted(unknown)))
+        for pay_id, amount in amounts.items():
+            _refund(payments[pay_id], amount, now)
+        _after_refund(order, now)
+    return order
+
+
+def _refund(payment: Payment, amount: Decimal | None, now: datetime) -> Refund:
+    if payment.status != Payment.Status.APPROVED:
+        raise NotAllowed(f"the payment is {payment.status}")
+    refundable = payment.amount - payment.refunded_amount
+    amount = refundable if amount is None else amount
+    if amount > refundable:
+        raise AmountExceeds(f"the refundable amount is {refundable}")
+    v1 = payment.order is not None and payment.order.api == Order.Api.V1
+    refund = Refund.objects.create(
+        payment=payment,
+        refund_id=ids.refund_transaction_id() if v1 else None,
+        amount=amount,
+        date_created=now,
+    )
+    payment.refunded_amount += amount
+    if payment.refunded_amount == payment.amount:
+        payment.status = Payment.Status.REFUNDED
+    payment.last_updated = now
+    payment.save()
+    if payment.merchant_order is not None:
+        _revert_merchant_order(payment, amount, now)
+    return refund
+
+
+def _revert_merchant_order(payment: Payment, amount: Decimal, now: datetime) -> None:
+    merchant_order = payment.merchant_order
+    merchant_order.refunded_amount += amount
+    fully = merchant_order.refunded_amount >= merchant_order.paid_amount
+    merchant_order.order_status = "reverted" if fully else "partially_reverted"
+    merchant_order.last_updated = now
+    merchant_order.save()
+    _notify_legacy_payment(payment)
+
+
+def _after_refund(order: Order, now: datetime) -> None:
+    refunded = not order.payments.exclude(status=Payment.Status.REFUNDED).exists()
+    if refunded:
+        _changed(order, now, Order.Status.REFUNDED, "refunded")
+    else:
+        _changed(order, now, Order.Status.PROCESSED, "partially_refunded")
+    if order.api == Order.Api.V1:
+        _notify_order(order, "order.refunded")

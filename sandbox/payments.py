@@ -1,0 +1,75 @@
+"""Merchant orders and payments (api.md §7, §8): reads, search and payment refunds.
+
+The payments API puts its numeric error codes in ``cause`` (``{"code": 4292, ...}``), under a
+generic ``error``. A refund larger than what is left to refund is ``2085`` (api.md lists the code
+without a meaning; we give it this one).
+"""
+
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from sandbox import lifecycle
+from sandbox.amounts import parse_number
+from sandbox.errors import ApiError
+from sandbox.models import Account, MerchantOrder, Payment, Refund
+
+VISIBLE = (Payment.Status.APPROVED, Payment.Status.REFUNDED)
+
+
+def payment_error(status: int, error: str, code: int, message: str) -> ApiError:
+    """An error of the payments API, its numeric code in ``cause``."""
+    return ApiError(status, error, message, cause=[{"code": code, "description": message}])
+
+
+def merchant_order_of(account: Account, merchant_order_id: str) -> MerchantOrder:
+    """The merchant order ``merchant_order_id`` of ``account``; 404 otherwise."""
+    found = None
+    if merchant_order_id.isdigit():
+        found = MerchantOrder.objects.filter(account=account, pk=int(merchant_order_id)).first()
+    if found is None:
+        raise ApiError(404, "not_found", f"merchant order {merchant_order_id} not found")
+    return found
+
+
+def search_merchant_orders(account: Account, params: dict) -> tuple[QuerySet, int, int]:
+    """Merchant orders by ``external_reference`` (and ``status``): rows, offset and limit."""
+    found = MerchantOrder.objects.filter(account=account).order_by("pk")
+    for param in ("external_reference", "status"):
+        if param in params:
+            found = found.filter(**{param: params[param]})
+    offset, limit = params.get("offset", "0"), params.get("limit", "20")
+    if not (offset.isdigit() and limit.isdigit() and 0 < int(limit) <= 100):
+        raise ApiError(400, "invalid_format", "offset and limit must be integers, limit 1 to 100")
+    return found, int(offset), int(limit)
+
+
+def payment_of(account: Account, payment_id: str) -> Payment:
+    """The paid payment ``payment_id`` of ``account`` (code 2000 when there is none)."""
+    found = None
+    if payment_id.isdigit():
+        found = (
+            Payment.objects.filter(account=account, pk=int(payment_id), status__in=VISIBLE)
+            .select_related("order", "pos", "buyer", "account")
+            .first()
+        )
+    if found is None:
+        raise payment_error(404, "not_found", 2000, "Payment not found")
+    return found
+
+
+def refund(payment: Payment, body: dict) -> Refund:
+    """Refund ``payment``: in full (``{}``) or ``{"amount": 5}``."""
+    amount: Decimal | None = None
+    if "amount" in body:
+        amount = parse_number(body["amount"])
+        if amount is None:
+            raise payment_error(400, "bad_request", 4041, "amount must be numeric")
+        if amount <= 0:
+            raise payment_error(400, "bad_request", 4040, "amount must be positive")
+    try:
+        return lifecycle.refund_payment(payment, amount)
+    except lifecycle.NotAllowed as error:
+        raise payment_error(400, "bad_request", 2063, f"refund not allowed: {error}") from error
+    except lifecycle.AmountExceeds as error:
+        raise payment_error(400, "bad_request", 2085, str(error)) from error
