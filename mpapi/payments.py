@@ -40,7 +40,7 @@ class Payment:
             currency_id=text(data.get("currency_id")),
             payment_method_id=text(data.get("payment_method_id")),
             payment_type_id=text(data.get("payment_type_id")),
-            merchant_order_id=integer(order.get("id")),
+            merchant_order_id=_merchant_order_id(order),
             collector_id=integer(data.get("collector_id")),
             pos_id=text(data.get("pos_id")),
             store_id=text(data.get("store_id")),
@@ -48,6 +48,17 @@ class Payment:
             date_approved=moment(data.get("date_approved")),
             raw=data,
         )
+
+
+def _merchant_order_id(order: JSON) -> int | None:
+    """The merchant order of a legacy payment; None for a payment of an Orders API order,
+    whose ``order`` is ``{"id": "ORD…", "type": "mp_order"}`` (kept in ``raw``)."""
+    identifier = order.get("id")
+    if order.get("type") == "mp_order" or (
+        isinstance(identifier, str) and not identifier.isdigit()
+    ):
+        return None
+    return integer(identifier)
 
 
 @dataclass(frozen=True)

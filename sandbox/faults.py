@@ -94,6 +94,8 @@ def injected_error(path: str, status: int, retry_after_seconds: int) -> HttpResp
     """An error answer in the error family of ``path``, with ``Retry-After`` on a 429."""
     phrase = HTTPStatus(status).phrase
     code, message = phrase.lower().replace(" ", "_"), f"{phrase} (injected by the sandbox)"
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR and path.startswith("/instore/"):
+        code = "in_store_order_creation_error"  # the legacy in-store API's 500 (api.md §2.4)
     if path.startswith("/v1/orders"):
         response = orders_error(status, code, message)
     else:

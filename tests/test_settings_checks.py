@@ -180,3 +180,13 @@ def test_manage_py_check_deploy_fails_on_a_missing_variable():
     assert result.returncode != 0
     assert "MERCADOPAGO_CLIENT_SECRET is not set" in result.stderr
     assert "client-secret-value" not in result.stderr + result.stdout
+
+
+def test_the_platforms_sandbox_identity_is_the_one_the_sandbox_seeds():
+    from merchant_platform import mercadopago
+    from sandbox import seed
+
+    assert mercadopago.SANDBOX_CLIENT_ID == seed.CLIENT_ID
+    assert mercadopago.SANDBOX_CLIENT_SECRET == seed.CLIENT_SECRET
+    assert mercadopago.SANDBOX_WEBHOOK_SECRET == seed.WEBHOOK_SECRET
+    assert str(seed.INTEGRATOR_USER_ID) == mercadopago.SANDBOX_SPONSOR_ID

@@ -1,7 +1,7 @@
 """What every emulated endpoint does: route by method, authenticate the seller's Bearer token,
 and render errors in the endpoint's family (legacy ``errorKey`` or Orders API ``errors[]``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -26,8 +26,18 @@ def render_error(family: Family, error: ApiError) -> JsonResponse:
     return legacy_error(error.status, error.code, error.message, error.cause)
 
 
-def endpoint(family: Family, unauthorized: str = "unauthorized", **handlers: Handler):
-    """A view calling ``handlers[METHOD](request, token, **url_kwargs)`` for the token's seller."""
+def endpoint(
+    family: Family,
+    unauthorized: str = "unauthorized",
+    *,
+    unauthorized_by_method: Mapping[str, ApiError] | None = None,
+    **handlers: Handler,
+):
+    """A view calling ``handlers[METHOD](request, token, **url_kwargs)`` for the token's seller.
+
+    Without a valid token it answers 401 ``unauthorized`` (or the code given), unless
+    ``unauthorized_by_method`` names another error for the request's method.
+    """
 
     @csrf_exempt
     def view(request: HttpRequest, **kwargs) -> HttpResponse:
@@ -36,7 +46,10 @@ def endpoint(family: Family, unauthorized: str = "unauthorized", **handlers: Han
             return HttpResponseNotAllowed(list(handlers))
         token = request_token(request)
         if token is None:
-            return render_error(family, ApiError(401, unauthorized, "invalid access token"))
+            error = (unauthorized_by_method or {}).get(request.method)
+            return render_error(
+                family, error or ApiError(401, unauthorized, "invalid access token")
+            )
         try:
             return handler(request, token, **kwargs)
         except InvalidJSON as error:

@@ -2,11 +2,14 @@
 
 The hybrid ``PUT …/qrs`` answers 201 with ``qr_data`` (the migration guide's reading); the
 reference's "empty 201" is the other reading, so clients must accept both (api.md §11.2).
+Without a valid token, ``DELETE …/orders`` answers 400 ``invalid_access_token`` as api.md §2.4
+lists it for that endpoint; the others answer 401 ``unauthorized``.
 """
 
 from django.http import HttpRequest, JsonResponse
 
 from sandbox import instore, lifecycle, render
+from sandbox.errors import ApiError
 from sandbox.http import json_body
 from sandbox.models import Order, Token
 from sandbox.views.common import Family, endpoint, no_content
@@ -49,4 +52,9 @@ def _remove(request: HttpRequest, token: Token, user_id: str, external_pos_id: s
 
 qrs = endpoint(Family.LEGACY, POST=_dynamic, PUT=_hybrid)
 store_pos_orders = endpoint(Family.LEGACY, PUT=_static)
-pos_orders = endpoint(Family.LEGACY, GET=_shown, DELETE=_remove)
+pos_orders = endpoint(
+    Family.LEGACY,
+    GET=_shown,
+    DELETE=_remove,
+    unauthorized_by_method={"DELETE": ApiError(400, "invalid_access_token", "access denied")},
+)

@@ -531,6 +531,14 @@ def test_payment_answer(client, server):
     )
 
 
+def test_payment_of_an_orders_api_order_has_no_merchant_order(client, server):
+    order = {"id": ORDER_ID, "type": "mp_order"}
+    server.answer(200, {"id": 92937960454, "status": "approved", "order": order})
+    payment = client.get_payment(SELLER_TOKEN, 92937960454)
+    assert (payment.status, payment.merchant_order_id) == ("approved", None)
+    assert payment.raw["order"] == order
+
+
 def test_pos_orders_answer(client, server):
     item = {"title": "Pasta", "unit_price": 20.5, "quantity": 5}
     server.answer(200, [{"external_reference": "sale-1", "total_amount": 100, "items": [item]}])

@@ -198,6 +198,18 @@ def test_path_errors(api):
     assert (unauthorized.status_code, unauthorized.json()["error"]) == (401, "unauthorized")
 
 
+def test_a_bad_token_on_delete_is_invalid_access_token(api):
+    """api.md §2.4 lists 400 ``invalid_access_token`` for ``DELETE …/orders`` only."""
+    assert attended(api).status_code == 204
+    path = f"/instore/qr/seller/collectors/{api.user_id}/pos/POS1/orders"
+    denied = api.call("DELETE", path, token="APP_USR-nope")
+    assert (denied.status_code, denied.json()["error"]) == (400, "invalid_access_token")
+    assert api.call("DELETE", path, token=False).json()["error"] == "invalid_access_token"
+    read = api.call("GET", path, token="APP_USR-nope")
+    assert (read.status_code, read.json()["error"]) == (401, "unauthorized")
+    assert pos_orders(api).status_code == 200  # still shown
+
+
 def test_expiration_date_expires_the_shown_order(api):
     assert attended(api, BODY | {"expiration_date": in_an_hour()}).status_code == 204
     with later(timedelta(hours=2)):

@@ -111,6 +111,14 @@ def test_errors_on_the_orders_api_come_in_its_envelope(client):
     assert error["code"] == "internal_server_error"
 
 
+def test_an_injected_500_on_the_in_store_api_is_in_store_order_creation_error(client):
+    set_faults(client, error_rate=1, error_statuses=[500])
+    response = client.get("/sandbox/instore/qr/seller/collectors/100000001/pos/POS1/orders")
+    assert response.status_code == 500
+    assert response.json()["error"] == "in_store_order_creation_error"
+    assert probe(client).json()["error"] == "internal_server_error"  # elsewhere
+
+
 def test_an_injected_429_says_when_to_retry(client):
     set_faults(client, error_rate=1, error_statuses=[429], retry_after_seconds=7)
     response = probe(client)
