@@ -152,11 +152,14 @@ MERCADOPAGO_WEBHOOK_SECRET = env.str("MERCADOPAGO_WEBHOOK_SECRET", default="")
 MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
 # The emulator of Mercado Pago, mounted under /sandbox/; on by default when it is the API target.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not MERCADOPAGO_API_BASE_URL)
+CELERY_BEAT_SCHEDULE = {}
 if SANDBOX_ENABLED:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
         "sandbox.faults.FaultInjectionMiddleware",
     )
+    # The sandbox retries its notifications on Mercado Pago's schedule.
+    CELERY_BEAT_SCHEDULE["sandbox-deliver-due"] = {"task": "sandbox.deliver_due", "schedule": 60}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -50,6 +50,10 @@ USER_AGENT = "restclient-node/mercadopago-sandbox"
 DELIVERED_STATUSES = (200, 201)
 
 
+# How far back ``deliver_due`` looks for events whose first attempt was never scheduled.
+OUTBOX_HORIZON = timedelta(days=1)
+
+
 def retry_interval(failed_attempts: int) -> timedelta:
     """How long after its ``failed_attempts``-th failed attempt a delivery is tried again."""
     return RETRY_INTERVALS[min(failed_attempts, len(RETRY_INTERVALS)) - 1]
@@ -152,8 +156,17 @@ def deliver_event(event_id: int, now: datetime | None = None) -> list[DeliveryAt
 
 
 def deliver_due(now: datetime | None = None) -> list[DeliveryAttempt]:
-    """Make every attempt that is due at ``now``, oldest first."""
+    """Make every attempt that is due at ``now``, oldest first.
+
+    Events of the last day that have no delivery yet (their first attempt was never scheduled,
+    say the broker was down at commit) get their deliveries first: nothing in the outbox is lost.
+    """
     now = now or timezone.now()
+    unsent = Event.objects.select_related("application").filter(
+        deliveries__isnull=True, created_at__gte=now - OUTBOX_HORIZON
+    )
+    for event in unsent.order_by("pk"):
+        create_deliveries(event, now)
     due = Delivery.objects.filter(
         status=Delivery.Status.PENDING, next_attempt_at__lte=now
     ).order_by("next_attempt_at", "pk")

@@ -19,6 +19,7 @@ ORDER_PATH = "/sandbox/v1/orders/ORD01JV3AW3NFSTSTB669F41NACDX"
 
 def test_the_fault_middleware_is_installed_once_when_the_sandbox_is_enabled(settings):
     assert settings.MIDDLEWARE.count("sandbox.faults.FaultInjectionMiddleware") == 1
+    assert settings.CELERY_BEAT_SCHEDULE["sandbox-deliver-due"]["task"] == "sandbox.deliver_due"
 
 
 @pytest.fixture

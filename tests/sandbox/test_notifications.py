@@ -144,6 +144,18 @@ def test_a_new_event_is_sent_once_its_transaction_commits(
     assert len(receiver.requests) == 1
 
 
+def test_an_event_whose_first_attempt_was_never_scheduled_is_sent_by_deliver_due(
+    receiver, application
+):
+    event = order_event()  # no commit here, so the first attempt is never scheduled
+    assert not event.deliveries.exists()
+    notifier.deliver_due()
+    assert len(receiver.requests) == 1
+    assert event.deliveries.get().status == Delivery.Status.DELIVERED
+    notifier.deliver_due()
+    assert len(receiver.requests) == 1
+
+
 def test_an_event_is_sent_once_even_if_its_task_runs_twice(receiver, application):
     event = order_event()
     notifier.deliver_event(event.pk)
