@@ -5,10 +5,15 @@ that is not set falls back to the sandbox's well-known (public) identity, so the
 runs with no configuration. Production sets every value; ``merchant_platform.checks`` insists.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
+from mpapi import CallRecord, ClientConfig, MercadoPagoClient
+
+PRODUCTION_AUTH_URL = "https://auth.mercadopago.com/authorization"
 SANDBOX_CLIENT_ID = "8000000000000001"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 (public, sandbox only)
 SANDBOX_SPONSOR_ID = "900000001"
@@ -20,6 +25,7 @@ SANDBOX_CREDENTIAL_KEY = "c2FuZGJveC1kZXYta2V5LW5vdC1mb3ItcHJvZC11c2U="
 @dataclass(frozen=True)
 class MercadoPagoConfig:
     api_base_url: str
+    auth_url: str  # Mercado Pago's authorization page (the sandbox's own when it is in use)
     client_id: str
     client_secret: str
     sponsor_id: str
@@ -44,6 +50,7 @@ def get_config() -> MercadoPagoConfig:
     )
     return MercadoPagoConfig(
         api_base_url=base_url,
+        auth_url=f"{base_url}/authorization" if uses_sandbox else PRODUCTION_AUTH_URL,
         client_id=value("CLIENT_ID", SANDBOX_CLIENT_ID),
         client_secret=value("CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         sponsor_id=value("SPONSOR_ID", SANDBOX_SPONSOR_ID),
@@ -52,4 +59,24 @@ def get_config() -> MercadoPagoConfig:
         webhook_secret=value("WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET),
         credential_keys=keys,
         uses_sandbox=uses_sandbox,
+    )
+
+
+def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> MercadoPagoClient:
+    """A Mercado Pago client for the integrator's configuration.
+
+    ``MERCADOPAGO_HTTP_TRANSPORT`` may name a function returning an httpx transport; the test
+    settings use it to reach the sandbox in-process (``httpx.WSGITransport``).
+    """
+    config = get_config()
+    transport_factory = settings.MERCADOPAGO_HTTP_TRANSPORT
+    return MercadoPagoClient(
+        ClientConfig(
+            base_url=config.api_base_url,
+            auth_url=config.auth_url,
+            platform_id=config.platform_id,
+            integrator_id=config.integrator_id,
+            transport=import_string(transport_factory)() if transport_factory else None,
+            observer=observer,
+        )
     )

@@ -150,6 +150,8 @@ MERCADOPAGO_INTEGRATOR_ID = env.str("MERCADOPAGO_INTEGRATOR_ID", default="")
 MERCADOPAGO_WEBHOOK_SECRET = env.str("MERCADOPAGO_WEBHOOK_SECRET", default="")
 # Fernet keys for seller credentials, newest first: encryption uses the first, decryption tries all.
 MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
+# Tests reach the sandbox in-process: a dotted path to a function returning an httpx transport.
+MERCADOPAGO_HTTP_TRANSPORT = ""
 # The emulator of Mercado Pago, mounted under /sandbox/; on by default when it is the API target.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not MERCADOPAGO_API_BASE_URL)
 CELERY_BEAT_SCHEDULE = {}

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from tenants.crypto import EncryptedTextField
 from tenants.roles import Capability, Role, role_can
 from tenants.scope import TenantManager, check_tenant_of, get_current_tenant
 from tenants.sites import SITES, Site, SiteInfo
@@ -152,3 +153,46 @@ class Membership(TenantOwnedModel):
 
     def can(self, capability: Capability) -> bool:
         return role_can(self.role, capability)
+
+
+class MercadoPagoCredential(TenantOwnedModel):
+    """A seller's connection to Mercado Pago: its tokens, encrypted at rest.
+
+    ``source`` says how it was made: OAuth through the integrator's application (then the
+    integrator may take a marketplace fee), or an access token of the seller's own application
+    typed in by its owner (then no fee is allowed).
+    """
+
+    class Source(models.TextChoices):
+        OAUTH = "oauth", "OAuth (integrator's application)"
+        MANUAL = "manual", "Access token of the seller's own application"
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    mp_user_id = models.PositiveBigIntegerField("Mercado Pago user id")
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField(blank=True)
+    access_token_tail = models.CharField(max_length=4, help_text="The token's last characters.")
+    public_key = models.CharField(max_length=120, blank=True)
+    scope = models.CharField(max_length=200, blank=True)
+    live_mode = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Mercado Pago connection"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="one_mercadopago_credential_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} · Mercado Pago {self.mp_user_id} (…{self.access_token_tail})"
+
+    @property
+    def allows_marketplace_fee(self) -> bool:
+        return self.source == self.Source.OAUTH

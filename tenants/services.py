@@ -3,7 +3,9 @@
 from django.db import transaction
 from django.utils.text import slugify
 
-from tenants.models import Membership, Tenant, User
+from merchant_platform.mercadopago import get_client
+from mpapi import Forbidden, Unauthorized
+from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
 from tenants.scope import tenant_scope
 
@@ -72,3 +74,66 @@ def ensure_not_last_owner(membership: Membership) -> None:
         other_owners = Membership.objects.filter(role=Role.OWNER).exclude(pk=membership.pk)
         if not other_owners.exists():
             raise LastOwnerError(f"{membership.user} is the last owner of {membership.tenant}.")
+
+
+class NotConnected(Exception):
+    """The seller has no usable Mercado Pago connection; the message says what to do."""
+
+
+class ConnectionRefused(Exception):
+    """Mercado Pago refused the credentials offered; the message is safe to show."""
+
+
+def seller_access_token(tenant: Tenant) -> str:
+    """The access token to call Mercado Pago for ``tenant``; ``NotConnected`` when there is none."""
+    with tenant_scope(tenant):
+        credential = MercadoPagoCredential.objects.first()
+    if credential is None:
+        raise NotConnected(f"{tenant} has not connected a Mercado Pago account yet.")
+    if credential.status == MercadoPagoCredential.Status.NEEDS_RECONNECT:
+        raise NotConnected(
+            f"{tenant} must connect Mercado Pago again: its authorization was revoked or expired."
+        )
+    return credential.access_token
+
+
+def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPagoCredential:
+    """Connect ``tenant`` with an access token of the seller's own Mercado Pago application.
+
+    Mercado Pago tokens end with the user id (``APP_USR-<app>-<date>-<hash>-<user id>``); the
+    token is checked by one read call before it is saved. No marketplace fee is allowed then.
+    """
+    access_token = access_token.strip()
+    user_id = access_token.rsplit("-", 1)[-1]
+    if not access_token.startswith(("APP_USR-", "TEST-")) or not user_id.isdigit():
+        raise ConnectionRefused("This is not a Mercado Pago access token (APP_USR-…).")
+    with get_client() as mp:
+        try:
+            mp.search_stores(access_token, int(user_id), limit=1)
+        except (Unauthorized, Forbidden) as error:
+            raise ConnectionRefused("Mercado Pago refused this access token.") from error
+    return _save_credential(
+        tenant=tenant,
+        source=MercadoPagoCredential.Source.MANUAL,
+        mp_user_id=int(user_id),
+        access_token=access_token,
+    )
+
+
+@transaction.atomic
+def _save_credential(*, tenant: Tenant, mp_user_id: int, **fields) -> MercadoPagoCredential:
+    if Tenant.objects.filter(mp_user_id=mp_user_id).exclude(pk=tenant.pk).exists():
+        raise ConnectionRefused("This Mercado Pago account is connected to another seller.")
+    with tenant_scope(tenant):
+        credential, _ = MercadoPagoCredential.objects.update_or_create(
+            tenant=tenant,
+            defaults={
+                **fields,
+                "mp_user_id": mp_user_id,
+                "access_token_tail": fields["access_token"][-4:],
+                "status": MercadoPagoCredential.Status.CONNECTED,
+            },
+        )
+    Tenant.objects.filter(pk=tenant.pk).update(mp_user_id=mp_user_id)
+    tenant.mp_user_id = mp_user_id
+    return credential

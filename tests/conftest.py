@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from merchant_platform.celery import app as celery_app
 from tests.factories import make_member, make_tenant
@@ -31,3 +32,17 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_across_in_process_requests(monkeypatch):
+    """Django's WSGI handler closes the database connection as each request starts and ends;
+    inside a test's transaction (the platform calling the sandbox in-process) that would end the
+    transaction on PostgreSQL. As Django's test client does, keep it while in a transaction."""
+    close_if_unusable_or_obsolete = connection.close_if_unusable_or_obsolete
+
+    def close_outside_transactions():
+        if not connection.in_atomic_block:
+            close_if_unusable_or_obsolete()
+
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", close_outside_transactions)

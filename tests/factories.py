@@ -9,8 +9,9 @@ from itertools import count
 
 from django.db.models import Model
 
+from sandbox.seed import seller_access_token
 from tenants import services
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
 from tenants.scope import tenant_scope
 
@@ -40,11 +41,30 @@ def make_member(tenant: Tenant, role: str = Role.OWNER, username: str | None = N
     return user
 
 
+def make_connected_tenant(name: str | None = None, site: str = "MLA") -> Tenant:
+    """A seller connected (by its own access token) to the sandbox's test seller of ``site``."""
+    tenant = make_tenant(name, site=site)
+    services.connect_with_access_token(tenant=tenant, access_token=seller_access_token(site))
+    return tenant
+
+
 def _membership(tenant: Tenant) -> Membership:
     with tenant_scope(tenant):
         return Membership.objects.create(tenant=tenant, user=make_user(), role=Role.VIEWER)
 
 
+def _credential(tenant: Tenant) -> MercadoPagoCredential:
+    with tenant_scope(tenant):
+        return MercadoPagoCredential.objects.create(
+            tenant=tenant,
+            source=MercadoPagoCredential.Source.MANUAL,
+            mp_user_id=next(_sequence),
+            access_token=f"APP_USR-1-000000-test-{tenant.pk}",
+            access_token_tail=f"{tenant.pk:04d}"[-4:],
+        )
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Membership: _membership,
+    MercadoPagoCredential: _credential,
 }

@@ -7,11 +7,10 @@ server), which timeouts need. ``calls`` collects the observer's records of ``mp`
 
 import httpx
 import pytest
-from django.core.wsgi import get_wsgi_application
-from django.db import connection
 
 from mpapi import ClientConfig, MercadoPagoClient
 from sandbox.seed import CLIENT_ID, CLIENT_SECRET, seller_access_token
+from tests.mercadopago import sandbox_transport as sandbox_transport_factory
 
 SELLER_TOKEN = seller_access_token("MLA")
 SELLER_ID = 100000001
@@ -26,21 +25,8 @@ def calls() -> list:
 
 
 @pytest.fixture
-def sandbox_transport(db, monkeypatch) -> httpx.WSGITransport:
-    """The sandbox in-process, through the whole Django stack.
-
-    Django's WSGI handler closes the database connection when each request starts and ends
-    (``close_old_connections``); inside the test's transaction that would end the transaction
-    on PostgreSQL. As Django's test client does, the connection is kept while in a transaction.
-    """
-    close_if_unusable_or_obsolete = connection.close_if_unusable_or_obsolete
-
-    def close_outside_transactions():
-        if not connection.in_atomic_block:
-            close_if_unusable_or_obsolete()
-
-    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", close_outside_transactions)
-    return httpx.WSGITransport(app=get_wsgi_application())
+def sandbox_transport(db) -> httpx.WSGITransport:
+    return sandbox_transport_factory()
 
 
 @pytest.fixture
