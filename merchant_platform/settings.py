@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 
 from merchant_platform.defaults import DEV_SECRET_KEY
+from tenants.schedules import BEAT_SCHEDULE as TENANTS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,7 +155,7 @@ MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
 MERCADOPAGO_HTTP_TRANSPORT = ""
 # The emulator of Mercado Pago, mounted under /sandbox/; on by default when it is the API target.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not MERCADOPAGO_API_BASE_URL)
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {**TENANTS_BEAT_SCHEDULE}
 if SANDBOX_ENABLED:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("tenants/", include("tenants.urls")),
+    path("pos/", include("pos.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

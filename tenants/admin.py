@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from tenants import services
 from tenants.admin_mixins import TenantOwnedAdmin
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Capability, Role, role_can, sees_every_tenant
 
 
@@ -129,3 +129,49 @@ class MembershipAdmin(TenantOwnedAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"role": Role.CASHIER, **super().get_changeform_initial_data(request)}
+
+
+@admin.register(MercadoPagoCredential)
+class MercadoPagoCredentialAdmin(TenantOwnedAdmin):
+    """Read-only and for owners only: status, expiry and a masked tail, never a token.
+
+    Connecting goes through the connect page; deleting disconnects.
+    """
+
+    change_capability = Capability.MANAGE_CREDENTIALS
+    list_display = ("mp_user_id", "source", "status", "expires_at", "masked_token", "refreshed_at")
+    list_filter = ("source", "status")
+    search_fields = ("mp_user_id",)
+    list_select_related = ("tenant",)
+    fields = readonly_fields = (
+        "source",
+        "status",
+        "mp_user_id",
+        "masked_token",
+        "scope",
+        "live_mode",
+        "expires_at",
+        "connected_at",
+        "refreshed_at",
+    )
+
+    @admin.display(description="access token")
+    def masked_token(self, credential: MercadoPagoCredential) -> str:
+        return f"…{credential.access_token_tail}"
+
+    def _member_can(self, request, capability, obj=None):
+        """Members need the change capability even to see a credential."""
+        return super()._member_can(request, self.change_capability, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.disconnect(tenant=obj.tenant)
+
+    def delete_queryset(self, request, queryset):
+        for credential in queryset.select_related("tenant"):
+            services.disconnect(tenant=credential.tenant)

@@ -1,7 +1,8 @@
 """Encryption at rest for sellers' Mercado Pago credentials (Fernet keys from settings).
 
 ``MERCADOPAGO_CREDENTIAL_KEYS`` lists the keys newest first: the first encrypts, all decrypt, so a
-new key can be added in front and old ciphertexts re-encrypted before the old key is dropped.
+new key can be added in front and old ciphertexts re-encrypted (``rotate_credential_keys``, which
+saves every credential again) before the old key is dropped.
 """
 
 from cryptography.fernet import Fernet, MultiFernet
@@ -20,11 +21,6 @@ def encrypt(plaintext: str) -> str:
 
 def decrypt(ciphertext: str) -> str:
     return _fernet().decrypt(ciphertext.encode()).decode()
-
-
-def rotate(ciphertext: str) -> str:
-    """``ciphertext`` re-encrypted with the newest key."""
-    return _fernet().rotate(ciphertext.encode()).decode()
 
 
 FERNET_PREFIX = "gAAAAA"  # every Fernet token starts so (version byte 0x80 and a timestamp)

@@ -1,13 +1,14 @@
 """Writes about tenants and their members."""
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from merchant_platform.mercadopago import get_client
 from mpapi import Forbidden, Unauthorized
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
-from tenants.scope import tenant_scope
+from tenants.scope import cross_tenant_scope, tenant_scope
 
 
 @transaction.atomic
@@ -112,7 +113,7 @@ def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPa
             mp.search_stores(access_token, int(user_id), limit=1)
         except (Unauthorized, Forbidden) as error:
             raise ConnectionRefused("Mercado Pago refused this access token.") from error
-    return _save_credential(
+    return save_credential(
         tenant=tenant,
         source=MercadoPagoCredential.Source.MANUAL,
         mp_user_id=int(user_id),
@@ -120,20 +121,65 @@ def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPa
     )
 
 
+# What a new connection replaces: a manual token must not keep an earlier OAuth refresh token.
+_BLANK_TOKEN_FIELDS = {
+    "refresh_token": "",
+    "public_key": "",
+    "scope": "",
+    "live_mode": False,
+    "expires_at": None,
+    "refreshed_at": None,
+}
+
+
 @transaction.atomic
-def _save_credential(*, tenant: Tenant, mp_user_id: int, **fields) -> MercadoPagoCredential:
+def save_credential(
+    *, tenant: Tenant, source: str, mp_user_id: int, access_token: str, **fields
+) -> MercadoPagoCredential:
+    """Store ``tenant``'s connection to the Mercado Pago account ``mp_user_id``, replacing any.
+
+    ``fields`` are the other token fields (refresh token, expiry, scope...); those not given are
+    cleared. One Mercado Pago account serves one seller (``ConnectionRefused`` otherwise).
+    """
     if Tenant.objects.filter(mp_user_id=mp_user_id).exclude(pk=tenant.pk).exists():
         raise ConnectionRefused("This Mercado Pago account is connected to another seller.")
     with tenant_scope(tenant):
         credential, _ = MercadoPagoCredential.objects.update_or_create(
             tenant=tenant,
             defaults={
+                **_BLANK_TOKEN_FIELDS,
                 **fields,
+                "source": source,
                 "mp_user_id": mp_user_id,
-                "access_token_tail": fields["access_token"][-4:],
+                "access_token": access_token,
+                "access_token_tail": access_token[-4:],
                 "status": MercadoPagoCredential.Status.CONNECTED,
+                "connected_at": timezone.now(),
             },
         )
     Tenant.objects.filter(pk=tenant.pk).update(mp_user_id=mp_user_id)
     tenant.mp_user_id = mp_user_id
     return credential
+
+
+@transaction.atomic
+def disconnect(*, tenant: Tenant) -> None:
+    """Forget ``tenant``'s Mercado Pago connection: its credential and its Mercado Pago user id."""
+    with tenant_scope(tenant):
+        MercadoPagoCredential.objects.all().delete()
+    Tenant.objects.filter(pk=tenant.pk).update(mp_user_id=None)
+    tenant.mp_user_id = None
+
+
+@transaction.atomic
+def reencrypt_credentials() -> int:
+    """Re-encrypt every seller's tokens with the newest credential key; how many credentials.
+
+    Reading a token decrypts it with whichever listed key encrypted it, and saving encrypts it
+    with the first (newest) key, so after this the older keys can be dropped from settings.
+    """
+    with cross_tenant_scope():
+        credentials = list(MercadoPagoCredential.objects.select_for_update().order_by("pk"))
+        for credential in credentials:
+            credential.save(update_fields=["access_token", "refresh_token"])
+    return len(credentials)

@@ -5,10 +5,12 @@
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 from itertools import count
 
 from django.db.models import Model
 
+from pos.models import PointOfSale, Store
 from sandbox.seed import seller_access_token
 from tenants import services
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
@@ -64,7 +66,36 @@ def _credential(tenant: Tenant) -> MercadoPagoCredential:
         )
 
 
+def make_store(tenant: Tenant, **fields) -> Store:
+    """A store saved locally only (pending sync), in Buenos Aires unless told otherwise."""
+    n = next(_sequence)
+    values = {
+        "name": f"Store {n}",
+        "external_id": f"STORE{n}",
+        "street_name": "Av. Corrientes",
+        "street_number": "1234",
+        "city": "CABA",
+        "state": "Buenos Aires",
+        "latitude": Decimal("-34.603722"),
+        "longitude": Decimal("-58.381592"),
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return Store.objects.create(tenant=tenant, **values)
+
+
+def make_pos(tenant: Tenant, store: Store | None = None, **fields) -> PointOfSale:
+    """A point of sale saved locally only (pending sync)."""
+    n = next(_sequence)
+    store = store or make_store(tenant)
+    values = {"name": f"POS {n}", "external_id": f"POS{n}", **fields}
+    with tenant_scope(tenant):
+        return PointOfSale.objects.create(tenant=tenant, store=store, **values)
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Membership: _membership,
     MercadoPagoCredential: _credential,
+    Store: make_store,
+    PointOfSale: make_pos,
 }
