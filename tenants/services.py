@@ -91,7 +91,8 @@ def seller_access_token(tenant: Tenant) -> str:
         credential = MercadoPagoCredential.objects.first()
     if credential is None:
         raise NotConnected(f"{tenant} has not connected a Mercado Pago account yet.")
-    if credential.status == MercadoPagoCredential.Status.NEEDS_RECONNECT:
+    expired = credential.expires_at is not None and credential.expires_at <= timezone.now()
+    if credential.status == MercadoPagoCredential.Status.NEEDS_RECONNECT or expired:
         raise NotConnected(
             f"{tenant} must connect Mercado Pago again: its authorization was revoked or expired."
         )

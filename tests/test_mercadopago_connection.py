@@ -1,12 +1,14 @@
 """A seller's Mercado Pago connection: manual tokens checked by the sandbox, encrypted at rest."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core import serializers
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from sandbox.seed import seller_access_token as sandbox_token
 from tenants import services
@@ -60,6 +62,14 @@ def test_a_seller_without_a_usable_connection_gets_a_clear_error():
         MercadoPagoCredential.objects.update(status=MercadoPagoCredential.Status.NEEDS_RECONNECT)
     with pytest.raises(services.NotConnected, match="must connect Mercado Pago again"):
         services.seller_access_token(connected)
+
+
+def test_an_expired_token_is_not_used():
+    tenant = make_connected_tenant(site="MLA")
+    with tenant_scope(tenant):
+        MercadoPagoCredential.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(services.NotConnected, match="revoked or expired"):
+        services.seller_access_token(tenant)
 
 
 def test_tokens_are_encrypted_in_the_database_and_in_a_dump():
