@@ -22,22 +22,23 @@ def _pos_with_qr(request, pk: int) -> PointOfSale:
     return pos
 
 
+def _qr_image(request, pk: int, render_qr, content_type: str) -> HttpResponse:
+    pos = _pos_with_qr(request, pk)
+    response = HttpResponse(render_qr(pos.qr_code), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @login_required
 @require_GET
 def qr_png(request, pk: int) -> HttpResponse:
-    pos = _pos_with_qr(request, pk)
-    response = HttpResponse(qr.png(pos.qr_code), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _qr_image(request, pk, qr.png, "image/png")
 
 
 @login_required
 @require_GET
 def qr_svg(request, pk: int) -> HttpResponse:
-    pos = _pos_with_qr(request, pk)
-    response = HttpResponse(qr.svg(pos.qr_code), content_type="image/svg+xml")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _qr_image(request, pk, qr.svg, "image/svg+xml")
 
 
 @login_required

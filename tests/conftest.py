@@ -3,6 +3,7 @@ from django.db import connection
 
 from merchant_platform.celery import app as celery_app
 from tests.factories import make_member, make_tenant
+from tests.http_receiver import receiver  # noqa: F401 (a fixture for every test module)
 
 
 @pytest.fixture

@@ -8,15 +8,10 @@ through a Celery task that ``eager_celery`` runs in-process.
 """
 
 import json
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -25,72 +20,23 @@ from mpapi.orders import OrderCreate
 from mpapi.stores import Location, PosCreate, StoreRequest
 from sandbox.seed import WEBHOOK_SECRET
 from tests.contract.conftest import SELLER_ID, SELLER_TOKEN
+from tests.http_receiver import Received
 from tests.sandbox.api_helpers import COORDINATES
 
 TOLERANCE = timedelta(minutes=5)
 OTHER_ORDER_ID = "ORD01JV3AW3NFSTSTB669F41NACDX"
 
 
-@dataclass
-class Received:
-    path: str
-    headers: Message
-    body: bytes
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {name: values[0] for name, values in parse_qs(urlsplit(self.path).query).items()}
-
-    @property
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """A local HTTP server that records each POST and answers 200."""
-
-    def __init__(self):
-        self.requests: list[Received] = []
-        requests = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                requests.append(Received(self.path, self.headers, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/mercadopago"
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    thread = threading.Thread(
-        target=receiver.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
-    thread.join()
-
-
 @pytest.fixture
 def webhook_url(client, receiver) -> str:
     response = client.put(
         "/sandbox/_control/application",
-        {"webhook_url": receiver.url},
+        {"webhook_url": f"{receiver.url}/webhooks/mercadopago"},
         content_type="application/json",
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["webhook_url"] == receiver.url
-    return receiver.url
+    assert response.json()["webhook_url"] == f"{receiver.url}/webhooks/mercadopago"
+    return response.json()["webhook_url"]
 
 
 @pytest.fixture

@@ -5,13 +5,8 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-from dataclasses import dataclass
 from datetime import timedelta
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -20,60 +15,11 @@ from django.utils import timezone
 from sandbox import notifier
 from sandbox.models import Account, Application, Delivery, Event
 from sandbox.seed import CLIENT_ID, WEBHOOK_SECRET
+from tests.http_receiver import Received
 
 pytestmark = pytest.mark.django_db
 
 ORDER_ID = "ORD01JV3AW3NFSTSTB669F41NACDX"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: Message
-    body: bytes
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {name: values[0] for name, values in parse_qs(urlsplit(self.path).query).items()}
-
-
-class Receiver:
-    """A local HTTP server that records what it receives and answers the statuses it is given
-    (in turn; 200 once they run out)."""
-
-    def __init__(self):
-        self.requests: list[Received] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(Received(self.path, self.headers, body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def paths(self) -> list[str]:
-        return [request.path for request in self.requests]
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    thread = threading.Thread(
-        target=receiver.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 @pytest.fixture
