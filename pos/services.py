@@ -103,10 +103,7 @@ def delete_store(*, tenant: Tenant, store: Store) -> None:
         if PointOfSale.objects.filter(store=store).exists():
             raise ValidationError("Delete the store's points of sale first.")
         if store.mp_store_id is not None:
-            _remote_delete(
-                tenant,
-                lambda mp, token: mp.delete_store(token, _mp_user_id(tenant), store.mp_store_id),
-            )
+            _remote_delete(tenant, "store", store.mp_store_id)
         store.delete()
 
 
@@ -149,7 +146,7 @@ def delete_pos(*, tenant: Tenant, pos: PointOfSale) -> None:
     """Delete a point of sale in Mercado Pago and locally."""
     with tenant_scope(tenant):
         if pos.mp_pos_id is not None:
-            _remote_delete(tenant, lambda mp, token: mp.delete_pos(token, pos.mp_pos_id))
+            _remote_delete(tenant, "pos", pos.mp_pos_id)
         pos.delete()
 
 
@@ -301,19 +298,36 @@ def _pos_update(pos: PointOfSale) -> PosUpdate:
     )
 
 
-def _remote_delete(tenant: Tenant, call) -> None:
-    """Run a delete call; a row Mercado Pago no longer has is already deleted."""
+def delete_remote(*, tenant: Tenant, kind: str, mp_id: int) -> None:
+    """Delete the Mercado Pago store or POS (``kind``) ``mp_id``; one already gone is deleted.
+
+    Raises the retryable errors (the retry task's backoff handles them) and refusals.
+    """
+    with get_client() as mp:
+        token = seller_access_token(tenant)
+        try:
+            if kind == "store":
+                mp.delete_store(token, _mp_user_id(tenant), mp_id)
+            else:
+                mp.delete_pos(token, mp_id)
+        except NotFound:
+            pass
+
+
+def _remote_delete(tenant: Tenant, kind: str, mp_id: int) -> None:
+    """Delete in Mercado Pago before the local row goes; when Mercado Pago is not answering, the
+    local row goes anyway and the remote delete is retried through Celery (nothing is left)."""
     try:
-        with get_client() as mp:
-            call(mp, seller_access_token(tenant))
-    except NotFound:
-        pass
+        delete_remote(tenant=tenant, kind=kind, mp_id=mp_id)
     except NotConnected as error:
         raise ValidationError(str(error)) from error
-    except RETRYABLE as error:
-        raise ValidationError(
-            f"Mercado Pago is not answering; try again later. ({error})"
-        ) from error
+    except RETRYABLE:
+        from pos import tasks  # tasks call services
+
+        transaction.on_commit(
+            lambda: tasks.delete_remote.delay(tenant_id=tenant.pk, kind=kind, mp_id=mp_id),
+            robust=True,
+        )
     except APIError as error:
         raise ValidationError(f"Mercado Pago refused: {error.message} ({_code(error)})") from error
 

@@ -27,3 +27,8 @@ def sync_pos(*, tenant, row_id: int) -> None:
     pos = PointOfSale.objects.select_related("store").filter(pk=row_id).first()
     if pos is not None:
         services.sync_pos(tenant=tenant, pos=pos)
+
+
+@shared_task(base=TenantTask, name="pos.delete_remote", **RETRY)
+def delete_remote(*, tenant, kind: str, mp_id: int) -> None:
+    services.delete_remote(tenant=tenant, kind=kind, mp_id=mp_id)

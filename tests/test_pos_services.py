@@ -298,3 +298,23 @@ def test_a_refusal_during_resync_is_final_and_kept_as_the_error(
     assert store.sync_state == SyncState.FAILED
     assert store.sync_error_code == "BAD_REQUEST"
     assert callbacks == []  # no retry for a 4xx
+
+
+def test_a_delete_mercado_pago_does_not_answer_is_retried_through_celery(
+    seller, store, client, django_capture_on_commit_callbacks, eager_celery, mp, token
+):
+    pos = services.create_pos(tenant=seller, store=store, name="Caja", external_id="POS1")
+    set_faults(client, path_regex="^/pos/", error_rate="1", error_statuses=[503])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.delete_pos(tenant=seller, pos=pos)
+
+    with tenant_scope(seller):
+        assert not PointOfSale.objects.filter(pk=pos.pk).exists()  # gone here at once
+    assert len(callbacks) == 1
+
+    client.delete("/sandbox/_control/faults")
+    assert mp.get_pos(token, pos.mp_pos_id).external_id == "POS1"  # not yet in Mercado Pago
+    callbacks[0]()  # the remote delete task (eager here)
+    with pytest.raises(NotFound):
+        mp.get_pos(token, pos.mp_pos_id)
