@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
-from sandbox import emvco, ids, lifecycle
+from sandbox import ids, lifecycle, render
 from sandbox.amounts import parse_number
 from sandbox.errors import ApiError
 from sandbox.models import Account, Order, PointOfSale, Token
@@ -184,12 +184,7 @@ def create(token: Token, pos: PointOfSale, body: dict, mode: str) -> Order:
     token_in_qr = ids.qr_token()
     qr_data = ""
     if mode != Order.Mode.STATIC:
-        qr_data = emvco.build(
-            amounts,
-            emvco.order_account_info(amounts, token_in_qr),
-            account.merchant_name or account.nickname,
-            account.merchant_city or amounts.id,
-        )
+        qr_data = render.order_qr_data(account, amounts, token_in_qr)
     order = Order.objects.create(
         api=Order.Api.INSTORE,
         order_id=ids.in_store_order_id(),

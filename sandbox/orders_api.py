@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from sandbox import emvco, ids, lifecycle
+from sandbox import ids, lifecycle, render
 from sandbox.amounts import parse_string
 from sandbox.errors import ApiError
 from sandbox.models import Account, Order, Payment, PointOfSale, Token
@@ -223,7 +223,9 @@ def create(token: Token, body: dict) -> Order:
         expires_at=now + expires_in,
         attached_until=now + shown_for if shown_for else None,
         qr_token=token_in_qr,
-        qr_data=_qr_data(account, amounts, token_in_qr) if mode != Order.Mode.STATIC else "",
+        qr_data=(
+            render.order_qr_data(account, amounts, token_in_qr) if mode != Order.Mode.STATIC else ""
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -241,15 +243,6 @@ def create(token: Token, body: dict) -> Order:
     if mode != Order.Mode.DYNAMIC:
         lifecycle.attach(order)
     return order
-
-
-def _qr_data(account: Account, amounts: Site, token: str) -> str:
-    return emvco.build(
-        amounts,
-        emvco.order_account_info(amounts, token),
-        account.merchant_name or account.nickname,
-        account.merchant_city or amounts.id,
-    )
 
 
 def get(account: Account, order_id: str) -> Order:

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from sandbox import emvco
 from sandbox.amounts import as_number, as_string
-from sandbox.models import MerchantOrder, Order, Payment, PointOfSale, Refund, Store
-from sandbox.sites import site
+from sandbox.models import Account, MerchantOrder, Order, Payment, PointOfSale, Refund, Store
+from sandbox.sites import Site, site
 
 # (status, status_detail) of a v1 order's payment transaction, by the payment's status.
 _TRANSACTION_STATUS = {
@@ -47,6 +47,16 @@ def store(row: Store) -> dict:
         "date_created": iso(row.date_created),
         "date_creation": iso(row.date_created),
     }
+
+
+def order_qr_data(account: Account, order_site: Site, qr_token: str) -> str:
+    """The EMVCo payload of a dynamic or hybrid order, naming it by ``qr_token``."""
+    return emvco.build(
+        order_site,
+        emvco.order_account_info(order_site, qr_token),
+        account.merchant_name or account.nickname,
+        account.merchant_city or order_site.id,
+    )
 
 
 def static_qr_code(pos: PointOfSale) -> str:
