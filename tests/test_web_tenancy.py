@@ -7,7 +7,7 @@ from tenants.middleware import SESSION_KEY
 from tenants.models import Membership
 from tenants.roles import Role
 from tenants.scope import cross_tenant_scope, tenant_scope
-from tests.factories import make_member, make_user
+from tests.factories import make_member, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +207,23 @@ def test_the_admin_login_page_signs_a_seller_in_through_its_form(client, tenant_
     assert response.status_code == 302
     index = client.get("/admin/")
     assert "Seller: <strong>Seller A</strong>" in index.text
+
+
+def test_the_staff_tenant_column_costs_no_query_per_row(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_pos
+
+    client.force_login(make_user("staff-n1", is_staff=True, is_superuser=True))
+    points_of_sale = reverse("admin:pos_pointofsale_changelist")  # selects its stores already
+    make_pos(make_tenant("One"))
+    client.get(points_of_sale)
+    with CaptureQueriesContext(connection) as few:
+        client.get(points_of_sale)
+    for n in range(5):
+        make_pos(make_tenant(f"More {n}"))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(points_of_sale)
+    assert "More 4" in response.text
+    assert len(many.captured_queries) == len(few.captured_queries)
