@@ -8,6 +8,7 @@ runs with no configuration. Production sets every value; ``merchant_platform.che
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -76,6 +77,9 @@ def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> Merca
             auth_url=config.auth_url,
             platform_id=config.platform_id,
             integrator_id=config.integrator_id,
+            timeout=httpx.Timeout(settings.MERCADOPAGO_TIMEOUT, connect=5.0),
+            max_retries=settings.MERCADOPAGO_MAX_RETRIES,
+            backoff_base=settings.MERCADOPAGO_BACKOFF_BASE,
             transport=import_string(transport_factory)() if transport_factory else None,
             observer=observer,
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 
 from merchant_platform.defaults import DEV_SECRET_KEY
+from orders.schedules import beat_schedule as orders_beat_schedule
 from tenants.schedules import BEAT_SCHEDULE as TENANTS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -155,12 +156,34 @@ MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
 MERCADOPAGO_HTTP_TRANSPORT = ""
 # The emulator of Mercado Pago, mounted under /sandbox/; on by default when it is the API target.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not MERCADOPAGO_API_BASE_URL)
-CELERY_BEAT_SCHEDULE = {**TENANTS_BEAT_SCHEDULE}
+# How long, in seconds, the client waits for Mercado Pago, and how many times it retries.
+MERCADOPAGO_TIMEOUT = env.float("MERCADOPAGO_TIMEOUT", default=20.0)
+MERCADOPAGO_MAX_RETRIES = 3
+MERCADOPAGO_BACKOFF_BASE = 0.5  # seconds; retries wait up to base * 2**n, with full jitter
+# How far, in seconds, a webhook's signed timestamp may be from now.
+MERCADOPAGO_WEBHOOK_TOLERANCE = env.int("MERCADOPAGO_WEBHOOK_TOLERANCE", default=300)
+
+# Orders: how long a new order stays payable when no expiration is given, and how often (in
+# seconds) beat reconciles open orders whose notification is overdue and expires overdue ones.
+ORDERS_DEFAULT_EXPIRATION = env.int("ORDERS_DEFAULT_EXPIRATION", default=15 * 60)
+ORDERS_RECONCILE_INTERVAL = env.int("ORDERS_RECONCILE_INTERVAL", default=120)
+ORDERS_RECONCILE_AFTER = env.int("ORDERS_RECONCILE_AFTER", default=300)
+ORDERS_EXPIRE_INTERVAL = env.int("ORDERS_EXPIRE_INTERVAL", default=60)
+
+CELERY_BEAT_SCHEDULE = {
+    **TENANTS_BEAT_SCHEDULE,
+    **orders_beat_schedule(
+        reconcile_every=ORDERS_RECONCILE_INTERVAL, expire_every=ORDERS_EXPIRE_INTERVAL
+    ),
+}
 if SANDBOX_ENABLED:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
         "sandbox.faults.FaultInjectionMiddleware",
     )
+    # Where the sandbox's application sends webhooks: this platform's endpoint, as an integrator
+    # configures it in Mercado Pago's dashboard (changeable on the sandbox's control page).
+    SANDBOX_WEBHOOK_URL = f"{SITE_URL}/webhooks/mercadopago/"
     # The sandbox retries its notifications on Mercado Pago's schedule.
     CELERY_BEAT_SCHEDULE["sandbox-deliver-due"] = {"task": "sandbox.deliver_due", "schedule": 60}
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("tenants/", include("tenants.urls")),
     path("pos/", include("pos.urls")),
+    path("", include("orders.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -74,6 +74,7 @@ class InstoreOrderRequest:
     sponsor_id: int | None = None
     taxes: tuple[Tax, ...] = ()
     cash_out_amount: Decimal | None = None
+    marketplace_fee: Decimal | None = None
 
     def to_json(self) -> dict:
         body: dict = {
@@ -97,6 +98,8 @@ class InstoreOrderRequest:
             ]
         if self.cash_out_amount is not None:
             body["cash_out"] = {"amount": legacy_amount(self.cash_out_amount, self.currency)}
+        if self.marketplace_fee is not None:
+            body["marketplace_fee"] = legacy_amount(self.marketplace_fee, self.currency)
         return body
 
 

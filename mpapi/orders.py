@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal
 
 from mpapi.amounts import order_amount
+from mpapi.instore import Tax
 from mpapi.parsing import JSON, mapping, moment, number, sequence, text
 
 QRMode = Literal["static", "dynamic", "hybrid"]
@@ -48,7 +49,11 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class OrderCreate:
-    """The body of ``POST /v1/orders`` for a QR order with one payment of ``total_amount``."""
+    """The body of ``POST /v1/orders`` for a QR order with one payment of ``total_amount``.
+
+    ``sponsor_id``, ``platform_id`` and ``integrator_id`` go in ``integration_data``; ``taxes``
+    (Colombia's IVA, api.md §11 #21) go as amount strings.
+    """
 
     external_reference: str
     external_pos_id: str
@@ -60,6 +65,9 @@ class OrderCreate:
     items: tuple[OrderItem, ...] = ()
     marketplace_fee: Decimal | None = None
     sponsor_id: str | None = None
+    platform_id: str | None = None
+    integrator_id: str | None = None
+    taxes: tuple[Tax, ...] = ()
 
     def to_json(self) -> dict:
         total = order_amount(self.total_amount, self.currency)
@@ -78,8 +86,20 @@ class OrderCreate:
             body["items"] = [item.to_json(self.currency) for item in self.items]
         if self.marketplace_fee is not None:
             body["marketplace_fee"] = order_amount(self.marketplace_fee, self.currency)
+        integration_data: dict = {}
+        if self.platform_id:
+            integration_data["platform_id"] = self.platform_id
+        if self.integrator_id:
+            integration_data["integrator_id"] = self.integrator_id
         if self.sponsor_id is not None:
-            body["integration_data"] = {"sponsor": {"id": self.sponsor_id}}
+            integration_data["sponsor"] = {"id": self.sponsor_id}
+        if integration_data:
+            body["integration_data"] = integration_data
+        if self.taxes:
+            body["taxes"] = [
+                {"type": tax.type, "value": order_amount(tax.value, self.currency)}
+                for tax in self.taxes
+            ]
         return body
 
 

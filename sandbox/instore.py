@@ -177,8 +177,16 @@ def _validated(token: Token, body: dict, *, title_required: bool) -> dict:
 
 
 def create(token: Token, pos: PointOfSale, body: dict, mode: str) -> Order:
-    """A legacy order on ``pos``: dynamic (not on the POS), hybrid or static (shown by it)."""
+    """A legacy order on ``pos``: dynamic (not on the POS), hybrid or static (shown by it).
+
+    A PUT (hybrid, static) that repeats the order the POS shows now leaves that order in place:
+    creating or replacing what a POS shows is idempotent, so a retried PUT makes no second one.
+    """
     fields = _validated(token, body, title_required=mode == Order.Mode.STATIC)
+    if mode != Order.Mode.DYNAMIC:
+        shown = lifecycle.shown_by(pos)
+        if shown is not None and _same_order(shown, mode, fields):
+            return shown
     account, amounts = token.account, site(token.account.site_id)
     now = timezone.now()
     token_in_qr = ids.qr_token()
@@ -204,6 +212,12 @@ def create(token: Token, pos: PointOfSale, body: dict, mode: str) -> Order:
     if mode != Order.Mode.DYNAMIC:
         lifecycle.attach(order)
     return order
+
+
+def _same_order(order: Order, mode: str, fields: dict) -> bool:
+    if order.api != Order.Api.INSTORE or order.mode != mode:
+        return False
+    return all(getattr(order, name) == value for name, value in fields.items())
 
 
 def store_pos(account: Account, user_id: str, external_store_id: str, external_pos_id: str):

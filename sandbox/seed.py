@@ -4,6 +4,8 @@ These values are public: they let the embedded platform run with no configuratio
 platform's ``merchant_platform/mercadopago.py`` mirrors the application's identity.
 """
 
+from django.conf import settings
+
 from sandbox.models import Account, Application, Token
 
 INTEGRATOR_USER_ID = 900000001
@@ -34,7 +36,11 @@ def _seller_id(site: str) -> int:
 
 
 def seed(**kwargs) -> None:
-    """Create the integrator, its application and the test sellers and buyers."""
+    """Create the integrator, its application and the test sellers and buyers.
+
+    A new application's webhook URL is ``SANDBOX_WEBHOOK_URL``, as an integrator would set it
+    in Mercado Pago's dashboard; it can be changed on the control page.
+    """
     integrator, _ = Account.objects.get_or_create(
         user_id=INTEGRATOR_USER_ID,
         defaults={"nickname": "INTEGRATOR", "kind": Account.Kind.INTEGRATOR, "site_id": "MLA"},
@@ -46,6 +52,7 @@ def seed(**kwargs) -> None:
             "owner": integrator,
             "name": "Merchant platform (sandbox)",
             "webhook_secret": WEBHOOK_SECRET,
+            "webhook_url": getattr(settings, "SANDBOX_WEBHOOK_URL", ""),
         },
     )
     for site, seller_id, buyer_id, city in SITES:

@@ -85,8 +85,8 @@ class ConnectionRefused(Exception):
     """Mercado Pago refused the credentials offered; the message is safe to show."""
 
 
-def seller_access_token(tenant: Tenant) -> str:
-    """The access token to call Mercado Pago for ``tenant``; ``NotConnected`` when there is none."""
+def usable_credential(tenant: Tenant) -> MercadoPagoCredential:
+    """``tenant``'s Mercado Pago connection, if it can be used now; ``NotConnected`` otherwise."""
     with tenant_scope(tenant):
         credential = MercadoPagoCredential.objects.first()
     if credential is None:
@@ -96,7 +96,12 @@ def seller_access_token(tenant: Tenant) -> str:
         raise NotConnected(
             f"{tenant} must connect Mercado Pago again: its authorization was revoked or expired."
         )
-    return credential.access_token
+    return credential
+
+
+def seller_access_token(tenant: Tenant) -> str:
+    """The access token to call Mercado Pago for ``tenant``; ``NotConnected`` when there is none."""
+    return usable_credential(tenant).access_token
 
 
 def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPagoCredential:

@@ -10,6 +10,8 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # The platform's Mercado Pago calls reach the sandbox in-process, over HTTP through WSGI.
 MERCADOPAGO_HTTP_TRANSPORT = "tests.mercadopago.sandbox_transport"
+SANDBOX_WEBHOOK_URL = ""  # tests that receive webhooks point the sandbox at their own server
+MERCADOPAGO_BACKOFF_BASE = 0  # retries go at once: tests do not wait on backoff
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

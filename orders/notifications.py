@@ -1,0 +1,272 @@
+"""Mercado Pago's notifications: stored as received, checked, then processed by a Celery task.
+
+Persist first, process later. ``receive`` writes the raw notification to the inbox before
+anything else, checks the ``x-signature`` of webhooks (api.md §6.1) and queues the row. A
+notification is a doorbell: ``process`` never trusts its body, it asks Mercado Pago with the
+seller's token for the order it names and applies that (``services.refresh_order``), so
+duplicated, late, reordered or forged notifications are harmless. Legacy IPN (``?topic=…&id=…``)
+cannot be verified and is always re-fetched; its URL names the seller (``remote.notification_url``).
+"""
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from merchant_platform.mercadopago import get_config
+from mpapi import APIError, MercadoPagoError, NotFound, webhooks
+from orders import remote, services
+from orders.errors import MercadoPagoUnavailable, OrderError
+from orders.models import Notification, Order, Status
+from tenants.models import Tenant
+from tenants.scope import cross_tenant_scope, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+KEPT_HEADERS = ("x-signature", "x-request-id", "x-retry", "user-agent", "content-type")
+
+
+def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Notification:
+    """Store a notification as received, check it, and queue it when it may be processed.
+
+    A webhook with a missing or bad signature is kept as ``rejected`` and never processed.
+    """
+    headers = {name.lower(): value for name, value in headers.items()}
+    text = body.decode("utf-8", errors="replace")
+    data = _json_object(text)
+    is_ipn = "topic" in query and "id" in query
+    notification = Notification.objects.create(
+        kind=Notification.Kind.IPN if is_ipn else Notification.Kind.WEBHOOK,
+        topic=str(query.get("topic") or query.get("type") or data.get("type") or "")[:60],
+        action=str(data.get("action") or "")[:60],
+        resource_id=str(query.get("id") if is_ipn else query.get("data.id") or "")[:100],
+        version=_version(data),
+        request_id=headers.get("x-request-id", "")[:100],
+        query=dict(query),
+        headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
+        body=text,
+    )
+    if not is_ipn:
+        problem = _signature_problem(notification)
+        if problem:
+            notification.status = Notification.Status.REJECTED
+            notification.detail = problem
+            notification.save(update_fields=["status", "detail"])
+            logger.warning("Mercado Pago webhook %s rejected: %s", notification.pk, problem)
+            return notification
+    queue([notification.pk])
+    return notification
+
+
+def _signature_problem(notification: Notification) -> str:
+    """Why the webhook's ``x-signature`` does not hold; "" when it does."""
+    header = notification.headers.get("x-signature")
+    if not header:
+        return "missing x-signature"
+    try:
+        webhooks.verify(
+            get_config().webhook_secret,
+            header=header,
+            data_id=notification.query.get("data.id"),
+            request_id=notification.request_id or None,
+            tolerance=timedelta(seconds=settings.MERCADOPAGO_WEBHOOK_TOLERANCE),
+        )
+    except webhooks.InvalidSignature as error:
+        return str(error)
+    return ""
+
+
+def _json_object(text: str) -> dict:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _version(data: dict) -> int | None:
+    version = data.get("data", {}).get("version") if isinstance(data.get("data"), dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def queue(notification_ids: Iterable[int]) -> int:
+    """Queue notifications for processing (again); how many. Rejected ones are never queued."""
+    from orders import tasks  # tasks call services
+
+    ids = list(
+        Notification.objects.filter(pk__in=list(notification_ids))
+        .exclude(status=Notification.Status.REJECTED)
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=ids).update(status=Notification.Status.QUEUED)
+    for notification_id in ids:
+        transaction.on_commit(
+            lambda pk=notification_id: tasks.process_notification.delay(pk), robust=True
+        )
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    detail: str = ""
+    tenant: Tenant | None = None
+    order: Order | None = None
+
+
+def process(notification_id: int) -> str:
+    """Act on one queued notification; its new status.
+
+    Raises ``MercadoPagoUnavailable`` when Mercado Pago cannot answer now (the row is left
+    ``failed`` with the traceback, and the task tries again). Any other failure is kept the same
+    way, for a replay.
+    """
+    notification = Notification.objects.get(pk=notification_id)
+    if notification.status not in (Notification.Status.QUEUED, Notification.Status.FAILED):
+        return notification.status
+    Notification.objects.filter(pk=notification.pk).update(attempts=notification.attempts + 1)
+    try:
+        outcome = _act(notification)
+    except (MercadoPagoUnavailable, MercadoPagoError) as error:
+        _record_failure(notification, error)
+        if isinstance(error, APIError) and error.status < 500 and error.status != 429:
+            return Notification.Status.FAILED
+        raise MercadoPagoUnavailable(str(error)) from error
+    except Exception as error:
+        _record_failure(notification, error)
+        logger.exception("Mercado Pago notification %s failed", notification.pk)
+        return Notification.Status.FAILED
+    Notification.objects.filter(pk=notification.pk).update(
+        status=outcome.status,
+        detail=outcome.detail,
+        traceback="",
+        tenant=outcome.tenant,
+        order=outcome.order,
+        processed_at=timezone.now(),
+    )
+    return outcome.status
+
+
+def _record_failure(notification: Notification, error: Exception) -> None:
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.FAILED,
+        detail=f"{type(error).__name__}: {error}"[:2000],
+        traceback=traceback.format_exc(),
+    )
+
+
+def _act(notification: Notification) -> Outcome:
+    if notification.kind == Notification.Kind.IPN:
+        return _act_on_ipn(notification)
+    if notification.topic != "order":
+        return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
+    return _act_on_order_webhook(notification)
+
+
+def _act_on_order_webhook(notification: Notification) -> Outcome:
+    mp_order_id = notification.resource_id
+    seller = _seller_of(_json_object(notification.body).get("user_id"))
+    order = _order_by_mp_id(mp_order_id, seller)
+    if order is None:
+        if seller is None:
+            return Outcome(Notification.Status.IGNORED, f"no seller has order {mp_order_id}")
+        order = _adopt_unanswered_order(seller, mp_order_id)
+        if order is None:
+            return Outcome(
+                Notification.Status.IGNORED, f"{mp_order_id} is not an order of this platform"
+            )
+    tenant = order.tenant
+    version = notification.version
+    if version is not None and order.mp_version >= version:
+        detail = f"version {version} already applied ({order.mp_version})"
+        return Outcome(Notification.Status.IGNORED, detail, tenant, order)
+    order = services.refresh_order(tenant=tenant, order=order, version=version)
+    return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", tenant, order)
+
+
+def _seller_of(user_id: object) -> Tenant | None:
+    text = str(user_id or "")
+    return Tenant.objects.filter(mp_user_id=int(text)).first() if text.isdigit() else None
+
+
+def _order_by_mp_id(mp_order_id: str, seller: Tenant | None) -> Order | None:
+    """The local order with Mercado Pago id ``mp_order_id`` (of ``seller``, when named)."""
+    if not mp_order_id:
+        return None
+    with cross_tenant_scope():
+        found = Order.objects.select_related("tenant").filter(mp_order_id=mp_order_id)
+        if seller is not None:
+            found = found.filter(tenant=seller)
+        return found.first()
+
+
+def _adopt_unanswered_order(tenant: Tenant, mp_order_id: str) -> Order | None:
+    """A pending order of ``tenant`` whose create answer never came, found by the reference of
+    Mercado Pago's order ``mp_order_id`` (read with ``tenant``'s own token)."""
+    with tenant_scope(tenant), remote.seller_client(tenant) as seller:
+        try:
+            answer = seller.mp.get_order(seller.token, mp_order_id)
+        except NotFound:
+            return None
+        order = (
+            Order.objects.select_related("tenant")
+            .filter(external_reference=answer.external_reference, mp_order_id="")
+            .exclude(status=Status.FAILED)
+            .first()
+        )
+    if order is not None:
+        services.apply_state(tenant=tenant, order=order, state=remote.v1_state(answer))
+    return order
+
+
+def _act_on_ipn(notification: Notification) -> Outcome:
+    seller_id = str(notification.query.get("seller", ""))
+    tenant = Tenant.objects.filter(pk=int(seller_id)).first() if seller_id.isdigit() else None
+    if tenant is None:
+        return Outcome(Notification.Status.IGNORED, "the notification names no seller")
+    resource_id = notification.resource_id
+    if not resource_id.isdigit():
+        return Outcome(Notification.Status.IGNORED, "the notification names no resource", tenant)
+    with tenant_scope(tenant):
+        with remote.seller_client(tenant) as seller:
+            try:
+                if notification.topic == "merchant_order":
+                    reference = seller.mp.get_merchant_order(seller.token, int(resource_id))
+                elif notification.topic == "payment":
+                    reference = seller.mp.get_payment(seller.token, int(resource_id))
+                else:
+                    detail = f"topic {notification.topic!r} not handled"
+                    return Outcome(Notification.Status.IGNORED, detail, tenant)
+            except NotFound:
+                detail = f"{notification.topic} {resource_id} is not this seller's"
+                return Outcome(Notification.Status.IGNORED, detail, tenant)
+        order = (
+            Order.objects.filter(external_reference=reference.external_reference or "")
+            .exclude(status=Status.FAILED)
+            .first()
+        )
+        if order is None:
+            detail = f"no order {reference.external_reference!r} here"
+            return Outcome(Notification.Status.IGNORED, detail, tenant)
+        order = services.refresh_order(tenant=tenant, order=order)
+    return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", tenant, order)
+
+
+def replay(*, ids: Iterable[int] = (), status: str | None = None) -> int:
+    """Queue notifications again: these ids, or all of one status; how many were queued."""
+    found = Notification.objects.all()
+    ids = list(ids)
+    if ids:
+        found = found.filter(pk__in=ids)
+    if status:
+        found = found.filter(status=status)
+    if not ids and not status:
+        raise OrderError("Name notifications to replay: ids or a status.", code="nothing_named")
+    with transaction.atomic():
+        return queue(found.values_list("pk", flat=True))

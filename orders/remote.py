@@ -1,0 +1,259 @@
+"""The Mercado Pago side of orders: the client that records every call, the request bodies built
+from an ``Order``, and ``OrderState``s read from Mercado Pago's answers.
+
+Legacy in-store orders have no read endpoint of their own: their state is pieced together from
+the merchant orders found by ``external_reference`` (paid, refunded) and, for orders on a POS's
+printed QR, from what the POS shows now.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.urls import reverse
+
+from merchant_platform.mercadopago import get_client, get_config
+from mpapi import CallRecord, MercadoPagoClient, NotFound
+from mpapi import orders as v1
+from mpapi.instore import InstoreItem, InstoreOrderRequest, Tax
+from mpapi.payments import MerchantOrder
+from orders.models import MercadoPagoCall, Mode, Order, Refund, Status
+from orders.transitions import OrderState, PaymentState, RefundState
+from tenants.models import Tenant
+from tenants.scope import tenant_scope
+from tenants.services import seller_access_token
+
+PAID_PAYMENT_STATUSES = ("approved", "refunded")
+
+
+@dataclass(frozen=True)
+class Seller:
+    """A seller's handle on Mercado Pago for one piece of work: the client and its token."""
+
+    mp: MercadoPagoClient
+    token: str
+    user_id: int
+
+
+@contextmanager
+def seller_client(tenant: Tenant, order: Order | None = None) -> Iterator[Seller]:
+    """A Mercado Pago client acting for ``tenant``; every attempt it makes is saved as a
+    ``MercadoPagoCall`` of ``tenant`` (and of ``order``) when the block ends, even on error."""
+    records: list[CallRecord] = []
+    token = seller_access_token(tenant)
+    try:
+        with get_client(observer=records.append) as mp:
+            yield Seller(mp=mp, token=token, user_id=tenant.mp_user_id)
+    finally:
+        _save_calls(tenant, order, records)
+
+
+def _save_calls(tenant: Tenant, order: Order | None, records: list[CallRecord]) -> None:
+    if not records:
+        return
+    with tenant_scope(tenant):
+        MercadoPagoCall.objects.bulk_create(
+            MercadoPagoCall(
+                tenant=tenant,
+                order=order,
+                method=record.method,
+                path=record.path[:300],
+                query=dict(record.query),
+                attempt=record.attempt,
+                idempotency_key=record.idempotency_key or "",
+                status=record.status,
+                error=record.error or "",
+                duration_ms=round(record.duration_ms),
+                request_body=record.request_body,
+                response_body=record.response_body,
+            )
+            for record in records
+        )
+
+
+def notification_url(tenant: Tenant) -> str:
+    """Where Mercado Pago sends a legacy order's IPN notifications; names the seller."""
+    return f"{settings.SITE_URL}{reverse('orders:mercadopago-webhook')}?seller={tenant.pk}"
+
+
+# Requests ----------------------------------------------------------------------------------
+
+
+def v1_create_request(order: Order, expiration_time: timedelta) -> v1.OrderCreate:
+    config = get_config()
+    return v1.OrderCreate(
+        external_reference=order.external_reference,
+        external_pos_id=order.pos.external_id,
+        total_amount=order.total_amount,
+        currency=order.currency,
+        mode=order.mode,
+        description=(order.description or order.title)[:150],
+        expiration_time=expiration_time,
+        items=tuple(
+            v1.OrderItem(
+                title=item.title,
+                unit_price=item.unit_price,
+                quantity=item.quantity,
+                unit_measure=item.unit_measure,
+                external_code=item.sku or None,
+            )
+            for item in order.items.all()
+        ),
+        marketplace_fee=order.marketplace_fee,
+        sponsor_id=order.sponsor_id or None,
+        platform_id=config.platform_id or None,
+        integrator_id=config.integrator_id or None,
+        taxes=_taxes(order),
+    )
+
+
+def instore_request(order: Order) -> InstoreOrderRequest:
+    return InstoreOrderRequest(
+        external_reference=order.external_reference,
+        title=order.title,
+        total_amount=order.total_amount,
+        currency=order.currency,
+        items=tuple(
+            InstoreItem(
+                title=item.title,
+                unit_price=item.unit_price,
+                quantity=item.quantity,
+                unit_measure=item.unit_measure,
+                sku_number=item.sku or None,
+                category=item.category or None,
+                description=item.description or None,
+            )
+            for item in order.items.all()
+        ),
+        description=order.description or None,
+        notification_url=notification_url(order.tenant),
+        expiration_date=order.expires_at,
+        sponsor_id=int(order.sponsor_id) if order.sponsor_id else None,
+        taxes=_taxes(order),
+        cash_out_amount=order.cash_out_amount,
+        marketplace_fee=order.marketplace_fee,
+    )
+
+
+def _taxes(order: Order) -> tuple[Tax, ...]:
+    return tuple(Tax(value=Decimal(tax["value"]), type=tax["type"]) for tax in order.taxes)
+
+
+# States ------------------------------------------------------------------------------------
+
+
+def v1_state(answer: v1.Order) -> OrderState:
+    """The state of an Orders API order as Mercado Pago answered it."""
+    return OrderState(
+        status=answer.status or Status.CREATED,
+        status_detail=answer.status_detail or "",
+        last_updated=answer.last_updated_date,
+        mp_order_id=answer.id,
+        qr_data=answer.qr_data or "",
+        payments=tuple(
+            PaymentState(
+                mp_payment_id=payment.id,
+                amount=payment.amount or Decimal(0),
+                paid_amount=payment.paid_amount or Decimal(0),
+                refunded_amount=payment.refunded_amount or Decimal(0),
+                reference_id=payment.reference_id or "",
+                status=payment.status or "",
+                status_detail=payment.status_detail or "",
+                payment_method_id=payment.payment_method_id or "",
+                payment_method_type=payment.payment_method_type or "",
+                approved_at=answer.last_updated_date if payment.paid_amount else None,
+            )
+            for payment in answer.payments
+        ),
+        refunds=tuple(
+            RefundState(
+                mp_refund_id=refund.id,
+                mp_payment_id=refund.transaction_id or "",
+                amount=refund.amount or Decimal(0),
+                status=refund.status or "processed",
+            )
+            for refund in answer.refunds
+        ),
+    )
+
+
+def instore_state(seller: Seller, order: Order, now: datetime) -> OrderState:
+    """The state of a legacy order: paid if a merchant order of its reference is paid; else still
+    shown by its POS (created), past its expiry (expired), or taken off the POS (canceled)."""
+    found = seller.mp.search_merchant_orders(
+        seller.token, external_reference=order.external_reference
+    ).results
+    paid = _paid_payments(found)
+    if paid:
+        return _paid_state(found, paid)
+    if now >= order.expires_at:
+        return OrderState(status=Status.EXPIRED, status_detail="expired")
+    if order.mode == Mode.DYNAMIC or shows(seller, order):
+        return OrderState(status=Status.CREATED, status_detail="created")
+    return OrderState(status=Status.CANCELED, status_detail="canceled")
+
+
+def shows(seller: Seller, order: Order) -> bool:
+    """Whether ``order``'s POS shows it on its printed QR now."""
+    try:
+        shown = seller.mp.get_pos_orders(
+            seller.token, user_id=seller.user_id, external_pos_id=order.pos.external_id
+        )
+    except NotFound:
+        return False
+    return any(item.external_reference == order.external_reference for item in shown)
+
+
+def _paid_payments(merchant_orders: tuple[MerchantOrder, ...]) -> list:
+    return [
+        payment
+        for merchant_order in merchant_orders
+        for payment in merchant_order.payments
+        if payment.status in PAID_PAYMENT_STATUSES
+    ]
+
+
+def _paid_state(merchant_orders: tuple[MerchantOrder, ...], paid: list) -> OrderState:
+    paid_total = sum((p.transaction_amount or Decimal(0) for p in paid), Decimal(0))
+    refunded_total = sum((p.amount_refunded or Decimal(0) for p in paid), Decimal(0))
+    if refunded_total >= paid_total:
+        status, detail = Status.REFUNDED, "refunded"
+    else:
+        status = Status.PROCESSED
+        detail = "partially_refunded" if refunded_total else "accredited"
+    updates = [mo.last_updated for mo in merchant_orders if mo.last_updated is not None]
+    return OrderState(
+        status=status,
+        status_detail=detail,
+        last_updated=max(updates) if updates else None,
+        payments=tuple(
+            PaymentState(
+                mp_payment_id=str(payment.id),
+                reference_id=str(payment.id),
+                amount=payment.transaction_amount or Decimal(0),
+                paid_amount=payment.total_paid_amount or payment.transaction_amount or Decimal(0),
+                refunded_amount=payment.amount_refunded or Decimal(0),
+                status=payment.status or "",
+                status_detail=payment.status_detail or "",
+                approved_at=payment.date_approved,
+            )
+            for payment in paid
+        ),
+    )
+
+
+def payment_refunds(seller: Seller, mp_payment_id: str) -> tuple[RefundState, ...]:
+    """The refunds of a legacy payment, as ``GET /v1/payments/{id}`` lists them."""
+    payment = seller.mp.get_payment(seller.token, int(mp_payment_id))
+    return tuple(
+        RefundState(
+            mp_refund_id=str(refund["id"]),
+            mp_payment_id=mp_payment_id,
+            amount=Decimal(str(refund["amount"])),
+            status=Refund.Status.PROCESSED,
+        )
+        for refund in payment.raw.get("refunds") or []
+    )

@@ -1,0 +1,572 @@
+"""Orders: every write, and every Mercado Pago call about them. Functions take the tenant.
+
+The pattern of each write: check what Mercado Pago would refuse, save the intent locally with its
+idempotency key (committed), call Mercado Pago outside any transaction, then apply what it
+answered through ``orders.transitions``. When Mercado Pago cannot answer (5xx, 429, no answer)
+the intent stays ``pending`` and a Celery task sends it again with the same key, so a timeout
+never makes a second order or refund. The one exception is the legacy dynamic QR, which Mercado
+Pago does not deduplicate: a create whose answer never came is marked failed and not re-sent.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from merchant_platform.mercadopago import get_config
+from mpapi import (
+    APIError,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportFailure,
+    UnexpectedResponse,
+)
+from mpapi.orders import RefundTransaction
+from orders import remote, transitions
+from orders.errors import (
+    InvalidOrder,
+    MercadoPagoUnavailable,
+    NotAllowed,
+    Problem,
+    RefusedByMercadoPago,
+)
+from orders.models import Api, Mode, Order, OrderItem, Payment, Refund, Status
+from orders.transitions import OrderState, PaymentState, RefundState
+from orders.validation import ItemInput, OrderInput, TaxInput, ValidOrder, validate
+from pos.models import PointOfSale
+from tenants.models import MercadoPagoCredential, Tenant
+from tenants.scope import cross_tenant_scope, tenant_scope
+from tenants.services import NotConnected, usable_credential
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (ServerError, RateLimited, TransportFailure, UnexpectedResponse)
+
+
+# Create -------------------------------------------------------------------------------------
+
+
+def create_order(
+    *,
+    tenant: Tenant,
+    pos: PointOfSale,
+    api: str,
+    mode: str,
+    external_reference: str,
+    title: str,
+    description: str = "",
+    items: Sequence[ItemInput] = (),
+    total_amount: Decimal | None = None,
+    cash_out_amount: Decimal | None = None,
+    taxes: Sequence[TaxInput] = (),
+    expiration_date: datetime | None = None,
+    expiration_time: timedelta | None = None,
+    marketplace_fee: Decimal | None = None,
+) -> Order:
+    """Create an order on ``pos`` in Mercado Pago and return it.
+
+    Raises ``InvalidOrder`` (nothing sent), ``NotAllowed`` (seller suspended or not connected)
+    or ``RefusedByMercadoPago``. When Mercado Pago cannot answer now the order comes back
+    ``pending`` and is sent again in the background.
+    """
+    order_input = OrderInput(
+        api=api,
+        mode=mode,
+        external_reference=external_reference,
+        title=title,
+        description=description,
+        items=tuple(items),
+        total_amount=total_amount,
+        cash_out_amount=cash_out_amount,
+        taxes=tuple(taxes),
+        expiration_date=expiration_date,
+        expiration_time=expiration_time,
+        marketplace_fee=marketplace_fee,
+    )
+    credential = _usable_credential(tenant)
+    valid = validate(
+        order_input,
+        tenant=tenant,
+        pos=pos,
+        allows_marketplace_fee=credential.allows_marketplace_fee,
+        default_expiration=timedelta(seconds=settings.ORDERS_DEFAULT_EXPIRATION),
+        now=timezone.now(),
+    )
+    order = _save_new_order(tenant, pos, order_input, valid)
+    try:
+        return submit_order(tenant=tenant, order=order)
+    except MercadoPagoUnavailable:
+        _enqueue("submit_order", tenant, order_id=order.pk)
+        with tenant_scope(tenant):
+            return Order.objects.get(pk=order.pk)
+
+
+def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
+    if not tenant.is_active:
+        raise NotAllowed(f"{tenant} is suspended: it cannot take orders.", code="seller_suspended")
+    try:
+        return usable_credential(tenant)
+    except NotConnected as error:
+        raise NotAllowed(str(error), code="seller_not_connected") from error
+
+
+def _save_new_order(tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: ValidOrder):
+    duplicate = InvalidOrder(
+        [
+            Problem(
+                "external_reference",
+                "duplicate_external_reference",
+                f"This seller already has an order {data.external_reference}.",
+            )
+        ]
+    )
+    order = Order(
+        tenant=tenant,
+        pos=pos,
+        api=data.api,
+        mode=data.mode,
+        external_reference=data.external_reference,
+        title=data.title.strip(),
+        description=data.description,
+        currency=tenant.currency,
+        total_amount=valid.total_amount,
+        cash_out_amount=data.cash_out_amount,
+        marketplace_fee=valid.marketplace_fee,
+        taxes=[{"type": tax.type, "value": str(tax.value)} for tax in data.taxes],
+        sponsor_id=get_config().sponsor_id,
+        expires_at=valid.expires_at,
+        expiration_seconds=int(valid.expiration_time.total_seconds()),
+    )
+    order.create_idempotency_key = f"{tenant.pk}-{order.uid}-create"
+    with tenant_scope(tenant):
+        live = Order.objects.exclude(status=Status.FAILED)
+        if live.filter(external_reference=data.external_reference).exists():
+            raise duplicate
+        try:
+            with transaction.atomic():
+                order.save()
+                OrderItem.objects.bulk_create(
+                    OrderItem(
+                        tenant=tenant,
+                        order=order,
+                        position=position,
+                        title=item.title.strip(),
+                        description=item.description,
+                        sku=item.sku,
+                        category=item.category,
+                        unit_price=item.unit_price,
+                        quantity=item.quantity,
+                        unit_measure=item.unit_measure,
+                    )
+                    for position, item in enumerate(data.items)
+                )
+        except IntegrityError as error:
+            raise duplicate from error
+    return order
+
+
+def submit_order(*, tenant: Tenant, order: Order) -> Order:
+    """Send a ``pending`` order to Mercado Pago (again), with the key saved on it.
+
+    Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
+    Mercado Pago refuses it (it is then ``failed``).
+    """
+    with tenant_scope(tenant):
+        order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if order.status != Status.PENDING:
+            return order
+        unrepeatable = order.api == Api.INSTORE and order.mode == Mode.DYNAMIC
+        try:
+            with remote.seller_client(tenant, order) as seller:
+                state = _send_create(seller, order)
+        except NotConnected as error:
+            raise NotAllowed(str(error), code="seller_not_connected") from error
+        except (TransportFailure, UnexpectedResponse) as error:
+            if not unrepeatable:
+                raise _unavailable(order, error) from error
+            transitions.apply(order, _failed(error, "mercadopago_no_answer", _NO_ANSWER))
+            raise MercadoPagoUnavailable(_NO_ANSWER) from error
+        except (ServerError, RateLimited) as error:
+            raise _unavailable(order, error) from error
+        except APIError as error:
+            transitions.apply(order, _failed(error, error.code or str(error.status)))
+            raise _refused(error) from error
+        return transitions.apply(order, state)
+
+
+_NO_ANSWER = (
+    "Mercado Pago did not answer, and a legacy dynamic QR cannot be sent twice safely: this "
+    "order was not taken. Create a new one; the unanswered one, if Mercado Pago made it, "
+    "expires unseen."
+)
+
+
+def _send_create(seller: remote.Seller, order: Order) -> OrderState:
+    if order.api == Api.V1:
+        request = remote.v1_create_request(order, timedelta(seconds=order.expiration_seconds))
+        answer = seller.mp.create_order(
+            seller.token, request, idempotency_key=order.create_idempotency_key
+        )
+        return remote.v1_state(answer)
+    request = remote.instore_request(order)
+    where = {"user_id": seller.user_id, "external_pos_id": order.pos.external_id}
+    if order.mode == Mode.DYNAMIC:
+        qr = seller.mp.create_dynamic_qr(seller.token, order=request, **where)
+    elif order.mode == Mode.HYBRID:
+        qr = seller.mp.create_hybrid_qr(seller.token, order=request, **where)
+    else:
+        seller.mp.put_pos_order(
+            seller.token, external_store_id=order.pos.store.external_id, order=request, **where
+        )
+        return OrderState(status=Status.CREATED, status_detail="created")
+    return OrderState(
+        status=Status.CREATED,
+        status_detail="created",
+        mp_order_id=qr.in_store_order_id or "",
+        qr_data=qr.qr_data or "",
+    )
+
+
+def _failed(error: Exception, code: str, message: str = "") -> OrderState:
+    message = message or getattr(error, "message", "") or str(error)
+    return OrderState(
+        status=Status.FAILED, status_detail=code, error_code=code, error_message=message
+    )
+
+
+def _unavailable(order: Order, error: Exception) -> MercadoPagoUnavailable:
+    """Note on the pending order why Mercado Pago could not take it now."""
+    code = getattr(error, "code", None) or type(error).__name__
+    Order.objects.filter(pk=order.pk).update(error_code=code[:100], error_message=str(error))
+    return MercadoPagoUnavailable(
+        "Mercado Pago did not answer; the order is pending and will be sent again."
+    )
+
+
+def _refused(error: APIError) -> RefusedByMercadoPago:
+    code = error.code or str(error.status)
+    return RefusedByMercadoPago(
+        f"Mercado Pago refused it: {error.message or code} ({code}).",
+        code=code,
+        status=error.status,
+    )
+
+
+# Cancel -------------------------------------------------------------------------------------
+
+
+def cancel_order(*, tenant: Tenant, order: Order) -> Order:
+    """Cancel an order that waits for payment, in Mercado Pago and here.
+
+    Orders API orders are canceled by id; legacy orders on a POS's printed QR (static, hybrid)
+    by taking them off the POS. A legacy dynamic QR cannot be deleted in Mercado Pago.
+    """
+    with tenant_scope(tenant):
+        order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if order.api == Api.INSTORE and order.mode == Mode.DYNAMIC:
+            raise NotAllowed(
+                "A dynamic QR of the legacy in-store API cannot be deleted in Mercado Pago: it "
+                f"stays payable until it expires at {order.expires_at:%Y-%m-%d %H:%M} UTC.",
+                code="legacy_dynamic_order_cannot_be_deleted",
+            )
+        if order.status != Status.CREATED:
+            raise NotAllowed(
+                f"Only an order waiting for payment can be canceled; this one is {order.status}.",
+                code="order_not_cancelable",
+            )
+        if order.api == Api.V1 and not order.cancel_idempotency_key:
+            order.cancel_idempotency_key = f"{tenant.pk}-{order.uid}-cancel"
+            order.save(update_fields=["cancel_idempotency_key", "updated_at"])
+        try:
+            with remote.seller_client(tenant, order) as seller:
+                state = _send_cancel(seller, order)
+        except Conflict:
+            order = refresh_order(tenant=tenant, order=order)
+            raise NotAllowed(
+                f"Mercado Pago could not cancel it: the order is {order.status}.",
+                code="order_not_cancelable",
+            ) from None
+        except UNAVAILABLE as error:
+            raise MercadoPagoUnavailable(
+                "Mercado Pago did not answer; the order was not canceled. Try again."
+            ) from error
+        except APIError as error:
+            raise _refused(error) from error
+        order = transitions.apply(order, state)
+        if order.status != Status.CANCELED:
+            raise NotAllowed(
+                f"The order could not be canceled: it is {order.status}.",
+                code="order_not_cancelable",
+            )
+        return order
+
+
+def _send_cancel(seller: remote.Seller, order: Order) -> OrderState:
+    if order.api == Api.V1:
+        answer = seller.mp.cancel_order(
+            seller.token, order.mp_order_id, idempotency_key=order.cancel_idempotency_key
+        )
+        return remote.v1_state(answer)
+    if remote.shows(seller, order):
+        try:
+            seller.mp.delete_pos_order(
+                seller.token, user_id=seller.user_id, external_pos_id=order.pos.external_id
+            )
+            return OrderState(status=Status.CANCELED, status_detail="canceled")
+        except NotFound:
+            pass  # paid or expired a moment ago
+    return remote.instore_state(seller, order, timezone.now())
+
+
+# Refund -------------------------------------------------------------------------------------
+
+
+def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None) -> list[Refund]:
+    """Refund ``amount`` of a paid order (everything still refundable when None).
+
+    Partial refunds may be repeated up to the paid amount. Each refund is saved ``pending`` with
+    its idempotency key before Mercado Pago is called; when Mercado Pago cannot answer it stays
+    pending and is sent again in the background.
+    """
+    with tenant_scope(tenant):
+        refunds = _reserve_refunds(tenant, order, amount)
+        done = []
+        for refund in refunds:
+            try:
+                done.append(submit_refund(tenant=tenant, refund=refund))
+            except MercadoPagoUnavailable:
+                _enqueue("submit_refund", tenant, refund_id=refund.pk)
+                done.append(Refund.objects.get(pk=refund.pk))
+        return done
+
+
+def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> list[Refund]:
+    """Lock the order's payments, check ``amount`` against what is left, save pending refunds."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != Status.PROCESSED:
+            raise NotAllowed(
+                f"Only a paid order can be refunded; this one is {order.status}.",
+                code="order_not_refundable",
+            )
+        payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+        pending = dict(
+            Refund.objects.filter(order=order, status=Refund.Status.PENDING)
+            .values_list("payment")
+            .annotate(total=Sum("amount"))
+        )
+        left = {p.pk: p.amount_available_for_refund - pending.get(p.pk, 0) for p in payments}
+        available = sum(left.values(), Decimal(0))
+        whole = amount is None
+        amount = available if whole else amount
+        _check_refund_amount(order, amount, available)
+        refunds = []
+        for payment in payments:
+            part = min(amount, left[payment.pk])
+            if part <= 0:
+                continue
+            before = payment.refunded_amount + pending.get(payment.pk, 0)
+            refunds.append(
+                Refund.objects.create(
+                    tenant=tenant,
+                    order=order,
+                    payment=payment,
+                    amount=part,
+                    whole=whole and before == 0 and part == payment.paid_amount,
+                    idempotency_key=(
+                        f"{tenant.pk}-{order.uid}-refund-{payment.mp_payment_id}-{before}-{part}"
+                    ),
+                )
+            )
+            amount -= part
+        return refunds
+
+
+def _check_refund_amount(order: Order, amount: object, available: Decimal) -> None:
+    v1 = order.api == Api.V1
+    places = order.tenant.decimal_places
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise InvalidOrder([Problem("amount", "property_type", "amount must be a decimal.")])
+    amount = Decimal(amount)
+    if not amount.is_finite() or amount.as_tuple().exponent < -places or amount <= 0:
+        code = "property_value" if v1 else "4040"
+        unit = "a whole amount" if places == 0 else "at most two decimals"
+        raise InvalidOrder([Problem("amount", code, f"amount must be more than 0, {unit}.")])
+    if amount > available:
+        code = "refund_amount_exceeds" if v1 else "2085"
+        raise InvalidOrder(
+            [Problem("amount", code, f"At most {available} {order.currency} can be refunded.")]
+        )
+
+
+def submit_refund(*, tenant: Tenant, refund: Refund) -> Refund:
+    """Send a ``pending`` refund to Mercado Pago (again), with the key saved on it."""
+    with tenant_scope(tenant):
+        refund = Refund.objects.select_related("order__tenant", "payment").get(pk=refund.pk)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        order, payment = refund.order, refund.payment
+        try:
+            with remote.seller_client(tenant, order) as seller:
+                state = _send_refund(seller, refund)
+        except UNAVAILABLE as error:
+            raise MercadoPagoUnavailable(
+                "Mercado Pago did not answer; the refund is pending and will be sent again."
+            ) from error
+        except APIError as error:
+            code = error.code or str(error.status)
+            Refund.objects.filter(pk=refund.pk).update(
+                status=Refund.Status.FAILED, error_code=code[:100], error_message=error.message
+            )
+            raise _refused(error) from error
+        transitions.apply(order, state)
+        refund.refresh_from_db()
+        if refund.status == Refund.Status.PENDING and refund.mp_refund_id == "":
+            logger.info("refund %s not yet confirmed by Mercado Pago (%s)", refund.pk, payment)
+        return refund
+
+
+def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
+    order, payment, key = refund.order, refund.payment, refund.idempotency_key
+    if order.api == Api.V1:
+        if refund.whole:
+            answer = seller.mp.refund_order(seller.token, order.mp_order_id, idempotency_key=key)
+        else:
+            answer = seller.mp.refund_order_partially(
+                seller.token,
+                order.mp_order_id,
+                [RefundTransaction(id=payment.mp_payment_id, amount=refund.amount)],
+                currency=order.currency,
+                idempotency_key=key,
+            )
+        return remote.v1_state(answer)
+    payment_id = int(payment.mp_payment_id)
+    if refund.whole:
+        made = seller.mp.refund_payment(seller.token, payment_id, idempotency_key=key)
+    else:
+        made = seller.mp.refund_payment_partially(
+            seller.token, payment_id, refund.amount, currency=order.currency, idempotency_key=key
+        )
+    return _after_legacy_refund(order, payment, refund, str(made.id))
+
+
+def _after_legacy_refund(order: Order, payment: Payment, refund: Refund, mp_refund_id: str):
+    """The order's state once Mercado Pago has made a legacy payment refund."""
+    payments = list(order.payments.all())
+    refunded = {p.pk: p.refunded_amount for p in payments}
+    refunded[payment.pk] = min(payment.refunded_amount + refund.amount, payment.paid_amount)
+    fully = all(refunded[p.pk] >= p.paid_amount for p in payments)
+    return OrderState(
+        status=Status.REFUNDED if fully else Status.PROCESSED,
+        status_detail="refunded" if fully else "partially_refunded",
+        payments=tuple(
+            PaymentState(
+                mp_payment_id=p.mp_payment_id,
+                amount=p.amount,
+                paid_amount=p.paid_amount,
+                refunded_amount=refunded[p.pk],
+            )
+            for p in payments
+        ),
+        refunds=(
+            RefundState(
+                mp_refund_id=mp_refund_id,
+                mp_payment_id=payment.mp_payment_id,
+                amount=refund.amount,
+            ),
+        ),
+    )
+
+
+# Refresh, expire, reconcile ------------------------------------------------------------------
+
+
+def refresh_order(*, tenant: Tenant, order: Order, version: int | None = None) -> Order:
+    """Bring ``order`` up to date with what Mercado Pago says of it now.
+
+    A pending order is sent again (same key); pending refunds are sent again too. ``version``
+    is the ``data.version`` of the notification that asked for this, if any.
+    """
+    with tenant_scope(tenant):
+        order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if order.status == Status.PENDING:
+            return submit_order(tenant=tenant, order=order)
+        if order.status != Status.FAILED:
+            with remote.seller_client(tenant, order) as seller:
+                state = _current_state(seller, order)
+            order = transitions.apply(order, state, version=version)
+        for refund in Refund.objects.filter(order=order, status=Refund.Status.PENDING):
+            try:
+                submit_refund(tenant=tenant, refund=refund)
+            except MercadoPagoUnavailable:
+                logger.info("refund %s still pending: Mercado Pago did not answer", refund.pk)
+        return Order.objects.get(pk=order.pk)
+
+
+def _current_state(seller: remote.Seller, order: Order) -> OrderState:
+    if order.api == Api.V1:
+        return remote.v1_state(seller.mp.get_order(seller.token, order.mp_order_id))
+    state = remote.instore_state(seller, order, timezone.now())
+    if not state.payments:
+        return state
+    refunds = tuple(
+        refund
+        for payment in state.payments
+        if payment.refunded_amount > _recorded_refunds(order, payment.mp_payment_id)
+        for refund in remote.payment_refunds(seller, payment.mp_payment_id)
+    )
+    return replace(state, refunds=refunds)
+
+
+def _recorded_refunds(order: Order, mp_payment_id: str) -> Decimal:
+    total = Refund.objects.filter(
+        order=order, payment__mp_payment_id=mp_payment_id, status=Refund.Status.PROCESSED
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal(0)
+
+
+def orders_to_reconcile(*, now: datetime) -> list[tuple[int, int]]:
+    """``(tenant_id, order_id)`` of every order to bring up to date, across tenants: open ones
+    unchanged for ``ORDERS_RECONCILE_AFTER`` seconds (their notification is overdue) and paid
+    ones with a refund that Mercado Pago has not confirmed."""
+    overdue = now - timedelta(seconds=settings.ORDERS_RECONCILE_AFTER)
+    with cross_tenant_scope():
+        stale = Order.objects.filter(
+            status__in=(Status.PENDING, Status.CREATED), updated_at__lte=overdue
+        )
+        refunding = Order.objects.filter(
+            status=Status.PROCESSED, refunds__status=Refund.Status.PENDING
+        )
+        rows = set(stale.values_list("tenant_id", "pk")) | set(
+            refunding.values_list("tenant_id", "pk")
+        )
+    return sorted(rows, key=lambda row: row[1])
+
+
+def orders_past_expiry(*, now: datetime) -> list[tuple[int, int]]:
+    """``(tenant_id, order_id)`` of orders still waiting for payment after their expiry."""
+    with cross_tenant_scope():
+        due = Order.objects.filter(status=Status.CREATED, expires_at__lte=now)
+        return list(due.order_by("expires_at").values_list("tenant_id", "pk"))
+
+
+def _enqueue(task_name: str, tenant: Tenant, **kwargs: int) -> None:
+    """Run an order task after the current transaction commits (at once with eager Celery)."""
+    from orders import tasks  # tasks call services
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(tenant_id=tenant.pk, **kwargs), robust=True)
+
+
+def apply_state(*, tenant: Tenant, order: Order, state: OrderState) -> Order:
+    """Apply what Mercado Pago says of ``order`` (read elsewhere) through the transitions."""
+    with tenant_scope(tenant):
+        return transitions.apply(order, state)

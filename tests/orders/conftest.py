@@ -1,0 +1,59 @@
+"""Fixtures for the order tests: sellers connected to the sandbox, with a synced store and POS.
+
+The platform reaches the sandbox over HTTP in-process (``httpx.WSGITransport``); the buyer pays
+with the sandbox's wallet, as the Mercado Pago app would.
+"""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from orders.models import Order
+from pos import services as pos_services
+from tenants.scope import tenant_scope
+from tests.factories import make_connected_tenant
+
+STORE = {
+    "name": "Centro",
+    "external_id": "CENTRO1",
+    "street_name": "Av. Corrientes",
+    "street_number": "1234",
+    "city": "CABA",
+    "state": "Buenos Aires",
+    "latitude": Decimal("-34.603722"),
+    "longitude": Decimal("-58.381592"),
+}
+
+
+def synced_pos(tenant, external_id: str = "CAJA1"):
+    """A store and POS of ``tenant``, created in the sandbox."""
+    with tenant_scope(tenant):
+        store = pos_services.create_store(tenant=tenant, **STORE)
+        return pos_services.create_pos(
+            tenant=tenant, store=store, name="Caja 1", external_id=external_id
+        )
+
+
+@pytest.fixture
+def seller(db):
+    """An Argentinian seller connected to the sandbox's test seller with its own token."""
+    return make_connected_tenant("Parrilla", site="MLA")
+
+
+@pytest.fixture
+def pos(seller):
+    return synced_pos(seller)
+
+
+def pay(client, order: Order, **extra) -> dict:
+    """The buyer pays ``order`` in the sandbox's wallet: its QR, or its POS's printed QR."""
+    if order.qr_data:
+        purchase = {"qr_data": order.qr_data}
+    else:
+        purchase = {"user_id": order.tenant.mp_user_id, "external_pos_id": order.pos.external_id}
+    response = client.post(
+        "/sandbox/wallet/pay", json.dumps(purchase | extra), content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
