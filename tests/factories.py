@@ -5,11 +5,14 @@
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from itertools import count
 
 from django.db.models import Model
+from django.utils import timezone
 
+from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from pos.models import PointOfSale, Store
 from sandbox.seed import seller_access_token
 from tenants import services
@@ -93,9 +96,74 @@ def make_pos(tenant: Tenant, store: Store | None = None, **fields) -> PointOfSal
         return PointOfSale.objects.create(tenant=tenant, store=store, **values)
 
 
+def make_order(tenant: Tenant, pos: PointOfSale | None = None, **fields) -> Order:
+    """An order saved locally only (pending), with no call to Mercado Pago."""
+    n = next(_sequence)
+    pos = pos or make_pos(tenant)
+    values = {
+        "api": "v1",
+        "mode": "dynamic",
+        "external_reference": f"order-{n}",
+        "title": f"Order {n}",
+        "currency": tenant.currency,
+        "total_amount": Decimal("100.00"),
+        "expires_at": timezone.now() + timedelta(minutes=15),
+        "expiration_seconds": 900,
+        "create_idempotency_key": f"{tenant.pk}-test-{n}-create",
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return Order.objects.create(tenant=tenant, pos=pos, **values)
+
+
+def _order_item(tenant: Tenant) -> OrderItem:
+    with tenant_scope(tenant):
+        return OrderItem.objects.create(
+            tenant=tenant,
+            order=make_order(tenant),
+            position=0,
+            title="Item",
+            unit_price=Decimal("100.00"),
+            quantity=1,
+        )
+
+
+def make_payment(tenant: Tenant, order: Order | None = None, **fields) -> Payment:
+    order = order or make_order(tenant, status="processed")
+    values = {
+        "mp_payment_id": f"PAY{next(_sequence):026d}",
+        "amount": order.total_amount,
+        "paid_amount": order.total_amount,
+        "status": "processed",
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return Payment.objects.create(tenant=tenant, order=order, **values)
+
+
+def _refund(tenant: Tenant) -> Refund:
+    payment = make_payment(tenant)
+    with tenant_scope(tenant):
+        return Refund.objects.create(
+            tenant=tenant, order=payment.order, payment=payment, amount=Decimal("1.00")
+        )
+
+
+def _call(tenant: Tenant) -> MercadoPagoCall:
+    with tenant_scope(tenant):
+        return MercadoPagoCall.objects.create(
+            tenant=tenant, method="GET", path="/v1/orders/ORD1", status=200, duration_ms=1
+        )
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Membership: _membership,
     MercadoPagoCredential: _credential,
     Store: make_store,
     PointOfSale: make_pos,
+    Order: make_order,
+    OrderItem: _order_item,
+    Payment: make_payment,
+    Refund: _refund,
+    MercadoPagoCall: _call,
 }
