@@ -8,14 +8,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
+from urllib.parse import parse_qsl, urlsplit
 
 from django.db.models import Model
+from django.test import Client
 from django.utils import timezone
 
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from pos.models import PointOfSale, Store
 from sandbox.seed import seller_access_token
-from tenants import services
+from tenants import oauth, services
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
 from tenants.scope import tenant_scope
@@ -50,6 +52,33 @@ def make_connected_tenant(name: str | None = None, site: str = "MLA") -> Tenant:
     """A seller connected (by its own access token) to the sandbox's test seller of ``site``."""
     tenant = make_tenant(name, site=site)
     services.connect_with_access_token(tenant=tenant, access_token=seller_access_token(site))
+    return tenant
+
+
+SANDBOX_SELLERS = {
+    "MLA": 100000001,
+    "MLB": 100000002,
+    "MLM": 100000003,
+    "MLC": 100000004,
+    "MCO": 100000005,
+    "MPE": 100000006,
+    "MLU": 100000007,
+}
+
+
+def make_oauth_tenant(name: str | None = None, site: str = "MLA") -> Tenant:
+    """A seller connected through OAuth to the sandbox's test seller of ``site`` (the sandbox's
+    consent shortcut, without its page), so a marketplace fee is allowed."""
+    tenant = make_tenant(name, site=site)
+    pending, url = oauth.begin_authorization(tenant=tenant)
+    consent = dict(parse_qsl(urlsplit(url).query)) | {"user_id": SANDBOX_SELLERS[site]}
+    answer = Client().post(
+        "/sandbox/_control/oauth/authorize", consent, content_type="application/json"
+    )
+    oauth.complete_authorization(
+        tenant=tenant, pending=pending, state=pending.state, code=answer.json()["code"]
+    )
+    tenant.refresh_from_db()
     return tenant
 
 

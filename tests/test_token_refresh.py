@@ -1,10 +1,8 @@
 """Celery beat refreshes OAuth tokens well before they expire; a revoked grant needs reconnect."""
 
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from merchant_platform.celery import app as celery_app
@@ -13,25 +11,14 @@ from tenants.models import MercadoPagoCredential, Tenant
 from tenants.schedules import BEAT_SCHEDULE
 from tenants.scope import tenant_scope
 from tenants.tasks import refresh_credential, refresh_due_credentials
-from tests.factories import make_connected_tenant, make_tenant
+from tests.factories import make_connected_tenant, make_oauth_tenant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
-SELLERS = {"MLA": 100000001, "MLB": 100000002, "MLM": 100000003}
-
 
 def connect_through_oauth(site: str, *, expires_in: timedelta) -> Tenant:
-    """A seller connected through OAuth (the sandbox's consent shortcut, without its page),
-    whose token expires ``expires_in`` from now."""
-    tenant = make_tenant(site=site)
-    pending, url = oauth.begin_authorization(tenant=tenant)
-    consent = dict(parse_qsl(urlsplit(url).query)) | {"user_id": SELLERS[site]}
-    answer = Client().post(
-        "/sandbox/_control/oauth/authorize", consent, content_type="application/json"
-    )
-    oauth.complete_authorization(
-        tenant=tenant, pending=pending, state=pending.state, code=answer.json()["code"]
-    )
+    """A seller connected through OAuth whose token expires ``expires_in`` from now."""
+    tenant = make_oauth_tenant(site=site)
     with tenant_scope(tenant):
         MercadoPagoCredential.objects.update(expires_at=timezone.now() + expires_in)
     return tenant
