@@ -16,6 +16,7 @@ from pos.tasks import sync_pos
 from sandbox.seed import seller_access_token
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant, make_store, make_tenant
+from tests.faults import set_faults
 
 pytestmark = pytest.mark.django_db
 
@@ -53,11 +54,6 @@ def token():
 @pytest.fixture
 def store(seller):
     return services.create_store(tenant=seller, **STORE)
-
-
-def set_faults(client, **settings):
-    response = client.put("/sandbox/_control/faults", settings, content_type="application/json")
-    assert response.status_code == 200, response.content
 
 
 def test_store_is_created_updated_and_deleted_in_mercado_pago(seller, mp, token):

@@ -1,14 +1,10 @@
 """Contract: ``mpapi``'s retries proven with the sandbox's fault injection.
 
 Faults are set with ``PUT /sandbox/_control/faults`` (a seed, a path regex and rates; what a body
-leaves out takes its default) and cleared with ``DELETE``. Whether the n-th affected request
-fails is a pure function of the seed and n (``sandbox.faults.request_fate``), so a test that
-needs "the first request fails, the second does not" picks a seed whose sequence is exactly that
-(``seed_where``) instead of switching faults off mid-call.
+leaves out takes its default) and cleared with ``DELETE``; ``tests.faults`` picks the seeds.
 """
 
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -16,9 +12,9 @@ import pytest
 from mpapi import ClientConfig, MercadoPagoClient, NotFound, RateLimited, ServerError
 from mpapi.orders import OrderCreate
 from mpapi.stores import Location, PosCreate, PosUpdate, StoreRequest
-from sandbox.faults import RequestFate, request_fate
 from sandbox.models import FaultSettings, Order, PointOfSale
 from tests.contract.conftest import SELLER_ID, SELLER_TOKEN
+from tests.faults import clean, failed, seed_where, set_faults, timed_out
 from tests.sandbox.api_helpers import COORDINATES
 
 MAX_RETRIES = 3  # ClientConfig's default, which the fixtures keep
@@ -27,42 +23,11 @@ MAX_RETRIES = 3  # ClientConfig's default, which the fixtures keep
 # Helpers -----------------------------------------------------------------------------------
 
 
-def set_faults(client, **settings) -> dict:
-    response = client.put("/sandbox/_control/faults", settings, content_type="application/json")
-    assert response.status_code == 200, response.json()
-    return response.json()
-
-
 @pytest.fixture
 def faults(client):
     """Sets faults for the test; they are reset with ``DELETE`` afterwards."""
     yield lambda **settings: set_faults(client, **settings)
     assert client.delete("/sandbox/_control/faults").status_code == 200
-
-
-def seed_where(fates: list[Callable[[RequestFate], bool]], **settings) -> int:
-    """The smallest seed whose first affected requests meet ``fates``, one predicate each.
-
-    ``request_fate`` depends on the seed, the request number and the rates only, so the
-    sequence the sandbox will draw is known before the requests are made.
-    """
-    for seed in range(10_000):
-        drawn = FaultSettings(seed=seed, **settings)
-        if all(wanted(request_fate(drawn, n)) for n, wanted in enumerate(fates)):
-            return seed
-    raise AssertionError("no seed below 10000 draws that sequence")
-
-
-def timed_out(fate: RequestFate) -> bool:
-    return fate.timeout and fate.error_status is None
-
-
-def failed(fate: RequestFate) -> bool:
-    return fate.error_status is not None
-
-
-def clean(fate: RequestFate) -> bool:
-    return fate == RequestFate()
 
 
 def attempts_at(calls: list, method: str, path_start: str) -> list:

@@ -11,6 +11,7 @@ import pytest
 from sandbox.faults import notification_fate, request_fate
 from sandbox.models import Application, FaultSettings, Token
 from sandbox.seed import CLIENT_ID, CLIENT_SECRET
+from tests.faults import set_faults
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +29,6 @@ def sleeps(monkeypatch) -> list[float]:
     calls = []
     monkeypatch.setattr("sandbox.faults.sleep", calls.append)
     return calls
-
-
-def set_faults(client, **settings) -> dict:
-    response = client.put("/sandbox/_control/faults", settings, content_type="application/json")
-    assert response.status_code == 200, response.json()
-    return response.json()
 
 
 def probe(client):
