@@ -128,6 +128,12 @@ class Order(TenantOwnedModel):
         return f"{self.external_reference} ({self.get_status_display()})"
 
     @property
+    def scan_payload(self) -> str:
+        """What the buyer scans to pay: the order's ``qr_data``, or for a static order its POS's
+        fixed QR; "" while there is none."""
+        return self.pos.qr_code if self.mode == Mode.STATIC else self.qr_data
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

@@ -1,19 +1,181 @@
-"""The POS fixed QR as images. The payload is rendered as opaque text, never parsed."""
+"""QR images (PNG, SVG) of a payload, and the HTTP response that serves them.
 
+The payload (a POS's fixed QR, an order's ``qr_data``) is drawn as opaque text: it is never
+parsed or validated, so a payload whose CRC is wrong is drawn as it is. ``image_response`` is the
+one place that reads the image options of a request, answers ``If-None-Match`` and keeps rendered
+images in a bounded in-process cache; the POS and the order views both use it.
+"""
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from io import BytesIO
+from typing import NamedTuple
 
 import qrcode
+import qrcode.constants
+import qrcode.image.base
+import qrcode.image.pil
 import qrcode.image.svg
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.cache import get_conditional_response
+
+SIZES = range(1, 41)  # pixels per module in a PNG; tenths of a millimetre in an SVG
+BORDERS = range(0, 11)  # quiet-zone modules; scanners expect 4
+ERROR_CORRECTION = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
+# The URL names an order or a POS, not a payload: the browser asks again every time and the ETag
+# turns the answer into an empty 304 when the image has not changed.
+CACHE_CONTROL = "private, no-cache"
+CACHED_IMAGES = 256
 
 
-def png(payload: str) -> bytes:
-    """The QR of ``payload`` as a PNG."""
+@dataclass(frozen=True)
+class ImageFormat:
+    """A file format of QR images and the qrcode image factory that draws it."""
+
+    name: str
+    content_type: str
+    image_factory: type[qrcode.image.base.BaseImage]
+
+
+PNG = ImageFormat("png", "image/png", qrcode.image.pil.PilImage)
+SVG = ImageFormat("svg", "image/svg+xml", qrcode.image.svg.SvgPathImage)
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How to draw a QR: module size, quiet-zone width and error-correction level."""
+
+    size: int = 10
+    border: int = 4
+    ec: str = "M"
+
+
+class InvalidImageOption(ValueError):
+    """A query option of a QR image is out of its range; the message says the allowed values."""
+
+
+def _whole_number(query: Mapping[str, str], name: str, allowed: range, default: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if re.fullmatch(r"[0-9]{1,3}", raw) is None or int(raw) not in allowed:
+        raise InvalidImageOption(
+            f"{name} must be a whole number from {allowed.start} to {allowed.stop - 1}."
+        )
+    return int(raw)
+
+
+def parse_options(query: Mapping[str, str]) -> ImageOptions:
+    """The image options in ``query`` (``size``, ``border``, ``ec``); absent ones take defaults.
+
+    Raises ``InvalidImageOption`` for a value out of range. Other parameters are ignored.
+    """
+    defaults = ImageOptions()
+    ec = query.get("ec", defaults.ec).upper()
+    if ec not in ERROR_CORRECTION:
+        raise InvalidImageOption(f"ec must be one of {', '.join(ERROR_CORRECTION)}.")
+    return ImageOptions(
+        size=_whole_number(query, "size", SIZES, defaults.size),
+        border=_whole_number(query, "border", BORDERS, defaults.border),
+        ec=ec,
+    )
+
+
+def image_key(payload: str, image_format: ImageFormat, options: ImageOptions) -> str:
+    """A hash of everything the image depends on: its ETag and its key in the cache."""
+    fields = (image_format.name, str(options.size), str(options.border), options.ec, payload)
+    return hashlib.sha256("\n".join(fields).encode()).hexdigest()
+
+
+def render(payload: str, image_format: ImageFormat, options: ImageOptions) -> bytes:
+    """The QR of ``payload`` drawn in ``image_format`` (an SVG scales to its container)."""
+    image = qrcode.make(
+        payload,
+        image_factory=image_format.image_factory,
+        error_correction=ERROR_CORRECTION[options.ec],
+        box_size=options.size,
+        border=options.border,
+    )
     buffer = BytesIO()
-    qrcode.make(payload, box_size=10, border=4).save(buffer)
+    image.save(buffer)
     return buffer.getvalue()
 
 
-def svg(payload: str) -> str:
-    """The QR of ``payload`` as a standalone SVG document (scales to its container)."""
-    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, border=4)
-    return image.to_string(encoding="unicode")
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int  # each miss is one rendering
+    maxsize: int
+    currsize: int
+
+
+class ImageCache:
+    """A bounded, thread-safe LRU cache of rendered images by key, with hit and miss counts."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._images: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    def get_or_render(self, key: str, render_image: Callable[[], bytes]) -> bytes:
+        """The image cached under ``key``, or ``render_image()`` stored under it."""
+        with self._lock:
+            image = self._images.get(key)
+            if image is not None:
+                self._hits += 1
+                self._images.move_to_end(key)
+                return image
+            self._misses += 1
+        image = render_image()  # outside the lock: a slow render never blocks cached fetches
+        with self._lock:
+            self._images[key] = image
+            while len(self._images) > self.maxsize:
+                self._images.popitem(last=False)
+        return image
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses (renderings), maximum and current number of images."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, self.maxsize, len(self._images))
+
+    def cache_clear(self) -> None:
+        """Forget every image and reset the counts."""
+        with self._lock:
+            self._images.clear()
+            self._hits = self._misses = 0
+
+
+image_cache = ImageCache(CACHED_IMAGES)
+
+
+def image_response(request: HttpRequest, payload: str, image_format: ImageFormat) -> HttpResponse:
+    """The QR of ``payload`` for ``request``, drawn with the options of its query string.
+
+    Bad options give a plain-text 400 naming the allowed values. The response carries a weak
+    ETag (the same QR, not necessarily the same bytes after a library upgrade); a request whose
+    ``If-None-Match`` matches gets an empty 304 without rendering, and a repeated fetch without it
+    is served from ``image_cache``.
+    """
+    try:
+        options = parse_options(request.GET)
+    except InvalidImageOption as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    key = image_key(payload, image_format, options)
+    etag = f'W/"{key}"'
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        image_cache.get_or_render(key, lambda: render(payload, image_format, options)),
+        content_type=image_format.content_type,
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    return response

@@ -2,17 +2,38 @@
 and the live server speak plain HTTP, static files are read from the apps (no collectstatic), and
 the platform reaches the sandbox in-process."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from merchant_platform.settings import *  # noqa: F403
-from merchant_platform.settings import STORAGES
+from merchant_platform.settings import CELERY_BROKER_URL, DATABASES, STORAGES
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # The platform's Mercado Pago calls reach the sandbox in-process, over HTTP through WSGI.
 MERCADOPAGO_HTTP_TRANSPORT = "tests.mercadopago.sandbox_transport"
+# Tasks run eagerly unless a broker is configured; a test that starts a Celery worker meets its
+# producers on an in-memory broker when none is (the CI sets Redis).
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 SANDBOX_WEBHOOK_URL = ""  # tests that receive webhooks point the sandbox at their own server
 MERCADOPAGO_BACKOFF_BASE = 0  # retries go at once: tests do not wait on backoff
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The live server and the Celery worker write from their own threads. An in-memory database
+    # shares its cache between them and fails at once ("table is locked"); a file in WAL mode
+    # lets them wait for each other (one per test process). Transactions begin IMMEDIATE so none
+    # has to upgrade a lock.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"merchant-platform-tests-{os.getpid()}.sqlite3")
+    }
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }

@@ -1,0 +1,147 @@
+"""An order's QR image: the first fetch (rendered) against a repeated one (cache) and a 304.
+
+Run: ``.venv/bin/python bench/qr_images.py [--rounds N]``. It builds a throw-away test database,
+creates a dynamic order against the in-process sandbox, and fetches its PNG and SVG through the
+Django test client (middleware, session, tenant scope and all). Each round empties the image cache,
+fetches the image (rendered), fetches it again (served from the cache) and once more with its
+ETag (304). It prints the p50 of each and their ratios and writes them to
+``bench/reports/qr_images.md``.
+"""
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "bench" / "reports" / "qr_images.md"
+WARM_UP_ROUNDS = 5
+
+
+def elapsed_ms(fetch: Callable[[], object]) -> float:
+    """How long one ``fetch()`` takes, in milliseconds."""
+    started = time.perf_counter_ns()
+    fetch()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
+def measure(client: "Client", url: str, rounds: int) -> dict[str, float]:
+    """p50 in milliseconds of the rendered, cached and 304 fetches of ``url``."""
+    from pos import qr
+
+    etag = client.get(url)["ETag"]
+    samples: dict[str, list[float]] = {"rendered": [], "cached": [], "304": []}
+    for round_number in range(WARM_UP_ROUNDS + rounds):
+        qr.image_cache.cache_clear()
+        timings = {
+            "rendered": elapsed_ms(lambda: client.get(url)),
+            "cached": elapsed_ms(lambda: client.get(url)),
+            "304": elapsed_ms(lambda: client.get(url, headers={"if-none-match": etag})),
+        }
+        if round_number >= WARM_UP_ROUNDS:
+            for kind, milliseconds in timings.items():
+                samples[kind].append(milliseconds)
+    info = qr.image_cache.cache_info()
+    assert (info.misses, info.hits) == (1, 1), info  # the last round: one render, one cache hit
+    return {kind: statistics.median(values) for kind, values in samples.items()}
+
+
+def run(rounds: int) -> tuple[dict[str, dict[str, float]], int]:
+    """The figures per image format, and the length of the order's ``qr_data``."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from orders import services
+    from orders.validation import ItemInput
+    from tests.factories import make_connected_tenant, make_member
+    from tests.orders.conftest import synced_pos
+
+    seller = make_connected_tenant("Bench", site="MLA")
+    order = services.create_order(
+        tenant=seller,
+        pos=synced_pos(seller),
+        api="v1",
+        mode="dynamic",
+        external_reference="bench-qr",
+        title="Mesa 4",
+        items=[ItemInput("Bife de chorizo", Decimal("60.00"))],
+    )
+    client = Client()
+    client.force_login(make_member(seller, "cashier"))
+    figures = {
+        name: measure(client, reverse(f"orders:qr-{name}", args=[order.pk]), rounds)
+        for name in ("png", "svg")
+    }
+    return figures, len(order.qr_data)
+
+
+def report(figures: dict[str, dict[str, float]], rounds: int, payload_length: int) -> str:
+    """The figures as a short Markdown report, with the versions they were measured with."""
+    lines = [
+        "# QR images: rendered vs. cached fetch of an order's QR",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"Django {version('django')}, qrcode {version('qrcode')}, Pillow {version('pillow')}; "
+        f"{rounds} rounds, qr_data of {payload_length} characters, default options, "
+        "through Django's test client. p50 in milliseconds.",
+        "",
+        "| format | rendered | cached | 304 | rendered / cached | rendered / 304 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, p50 in figures.items():
+        lines.append(
+            f"| {name} | {p50['rendered']:.2f} | {p50['cached']:.2f} | {p50['304']:.2f} "
+            f"| {p50['rendered'] / p50['cached']:.1f}x | {p50['rendered'] / p50['304']:.1f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Measure in a throw-away test database, print the report and write it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200, help="measured rounds per format")
+    rounds = parser.parse_args().rounds
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections, connection
+    from django.test.utils import setup_test_environment
+
+    django.setup()
+    setup_test_environment()
+    # The platform calls the sandbox through the WSGI handler in this same thread: as Django's
+    # test client does, keep the database connection open across those in-process requests.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per sandbox call otherwise
+    test_database = connection.creation.create_test_db(verbosity=0)
+    try:
+        figures, payload_length = run(rounds)
+    finally:
+        connection.creation.destroy_test_db(test_database, verbosity=0)
+
+    text = report(figures, rounds, payload_length)
+    print(text, end="")
+    REPORT.parent.mkdir(exist_ok=True)
+    partial = REPORT.with_suffix(".tmp")
+    partial.write_text(text)
+    partial.replace(REPORT)
+    print(f"Written to {REPORT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
