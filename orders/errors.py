@@ -60,6 +60,7 @@ class RefusedByMercadoPago(OrderError):
 
 
 class MercadoPagoUnavailable(OrderError):
-    """Mercado Pago did not answer, or failed (5xx, 429, timeout); a retry is scheduled."""
+    """Mercado Pago did not answer, or failed (5xx, 429, timeout); the message says whether the
+    order or refund stays pending (and is sent again) or was not taken."""
 
     code = "mercadopago_unavailable"

@@ -84,9 +84,6 @@ class Order(TenantOwnedModel):
     mp_last_updated = models.DateTimeField(
         "last update in Mercado Pago", null=True, blank=True, editable=False
     )
-    mp_version = models.PositiveIntegerField(
-        "last notified version", default=0, editable=False, help_text="data.version of webhooks."
-    )
     create_idempotency_key = models.CharField(max_length=128, editable=False)
     cancel_idempotency_key = models.CharField(max_length=128, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -37,14 +37,16 @@ def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
 
     A webhook with a missing or bad signature is kept as ``rejected`` and never processed.
     """
-    headers = {name.lower(): value for name, value in headers.items()}
-    text = body.decode("utf-8", errors="replace")
+    query = {_storable(name): _storable(value) for name, value in query.items()}
+    headers = {_storable(name.lower()): _storable(value) for name, value in headers.items()}
+    text = _storable(body.decode("utf-8", errors="replace"))
     data = _json_object(text)
     is_ipn = "topic" in query and "id" in query
+    topic = query.get("topic") or query.get("type") or data.get("type") or ""
     notification = Notification.objects.create(
         kind=Notification.Kind.IPN if is_ipn else Notification.Kind.WEBHOOK,
-        topic=str(query.get("topic") or query.get("type") or data.get("type") or "")[:60],
-        action=str(data.get("action") or "")[:60],
+        topic=_storable(str(topic))[:60],
+        action=_storable(str(data.get("action") or ""))[:60],
         resource_id=str(query.get("id") if is_ipn else query.get("data.id") or "")[:100],
         version=_version(data),
         request_id=headers.get("x-request-id", "")[:100],
@@ -64,6 +66,11 @@ def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
     return notification
 
 
+def _storable(text: str) -> str:
+    """``text`` with NUL characters replaced: PostgreSQL cannot store them (text nor jsonb)."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _signature_problem(notification: Notification) -> str:
     """Why the webhook's ``x-signature`` does not hold; "" when it does."""
     header = notification.headers.get("x-signature")
@@ -74,7 +81,7 @@ def _signature_problem(notification: Notification) -> str:
             get_config().webhook_secret,
             header=header,
             data_id=notification.query.get("data.id"),
-            request_id=notification.request_id or None,
+            request_id=notification.headers.get("x-request-id") or None,
             tolerance=timedelta(seconds=settings.MERCADOPAGO_WEBHOOK_TOLERANCE),
         )
     except webhooks.InvalidSignature as error:
@@ -90,9 +97,21 @@ def _json_object(text: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+# The largest value every database stores in a PositiveIntegerField (PostgreSQL's integer).
+MAX_VERSION = 2**31 - 1
+
+
 def _version(data: dict) -> int | None:
     version = data.get("data", {}).get("version") if isinstance(data.get("data"), dict) else None
-    return version if isinstance(version, int) and not isinstance(version, bool) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    return version if 0 <= version <= MAX_VERSION else None
+
+
+def _number(value: object) -> int | None:
+    """``value`` as an id when it is a plain ASCII number that fits a database integer."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def queue(notification_ids: Iterable[int]) -> int:
@@ -161,6 +180,13 @@ def _record_failure(notification: Notification, error: Exception) -> None:
     )
 
 
+def _attribute(notification: Notification, tenant: Tenant, order: Order | None = None) -> None:
+    """Record whose notification this is, once that is known from trustworthy data (a local
+    order named by the signed ``data.id``, or Mercado Pago answering with the seller's token),
+    so that it stays attributed even if processing then fails."""
+    Notification.objects.filter(pk=notification.pk).update(tenant=tenant, order=order)
+
+
 def _act(notification: Notification) -> Outcome:
     if notification.kind == Notification.Kind.IPN:
         return _act_on_ipn(notification)
@@ -171,6 +197,8 @@ def _act(notification: Notification) -> Outcome:
 
 def _act_on_order_webhook(notification: Notification) -> Outcome:
     mp_order_id = notification.resource_id
+    if not mp_order_id:
+        return Outcome(Notification.Status.IGNORED, "the notification names no order")
     seller = _seller_of(_json_object(notification.body).get("user_id"))
     order = _order_by_mp_id(mp_order_id, seller)
     if order is None:
@@ -182,17 +210,14 @@ def _act_on_order_webhook(notification: Notification) -> Outcome:
                 Notification.Status.IGNORED, f"{mp_order_id} is not an order of this platform"
             )
     tenant = order.tenant
-    version = notification.version
-    if version is not None and order.mp_version >= version:
-        detail = f"version {version} already applied ({order.mp_version})"
-        return Outcome(Notification.Status.IGNORED, detail, tenant, order)
-    order = services.refresh_order(tenant=tenant, order=order, version=version)
+    _attribute(notification, tenant, order)
+    order = services.refresh_order(tenant=tenant, order=order)
     return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", tenant, order)
 
 
 def _seller_of(user_id: object) -> Tenant | None:
-    text = str(user_id or "")
-    return Tenant.objects.filter(mp_user_id=int(text)).first() if text.isdigit() else None
+    mp_user_id = _number(user_id)
+    return None if mp_user_id is None else Tenant.objects.filter(mp_user_id=mp_user_id).first()
 
 
 def _order_by_mp_id(mp_order_id: str, seller: Tenant | None) -> Order | None:
@@ -226,31 +251,33 @@ def _adopt_unanswered_order(tenant: Tenant, mp_order_id: str) -> Order | None:
 
 
 def _act_on_ipn(notification: Notification) -> Outcome:
-    seller_id = str(notification.query.get("seller", ""))
-    tenant = Tenant.objects.filter(pk=int(seller_id)).first() if seller_id.isdigit() else None
+    # The seller named in the URL is not trusted until Mercado Pago, asked with that seller's
+    # token, shows the resource: until then the row is attributed to nobody.
+    seller_id = _number(notification.query.get("seller"))
+    tenant = None if seller_id is None else Tenant.objects.filter(pk=seller_id).first()
     if tenant is None:
         return Outcome(Notification.Status.IGNORED, "the notification names no seller")
-    resource_id = notification.resource_id
-    if not resource_id.isdigit():
-        return Outcome(Notification.Status.IGNORED, "the notification names no resource", tenant)
+    resource_id = _number(notification.resource_id)
+    if resource_id is None:
+        return Outcome(Notification.Status.IGNORED, "the notification names no resource")
+    if notification.topic not in ("merchant_order", "payment"):
+        return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
     with tenant_scope(tenant):
         with remote.seller_client(tenant) as seller:
             try:
                 if notification.topic == "merchant_order":
-                    reference = seller.mp.get_merchant_order(seller.token, int(resource_id))
-                elif notification.topic == "payment":
-                    reference = seller.mp.get_payment(seller.token, int(resource_id))
+                    reference = seller.mp.get_merchant_order(seller.token, resource_id)
                 else:
-                    detail = f"topic {notification.topic!r} not handled"
-                    return Outcome(Notification.Status.IGNORED, detail, tenant)
+                    reference = seller.mp.get_payment(seller.token, resource_id)
             except NotFound:
                 detail = f"{notification.topic} {resource_id} is not this seller's"
-                return Outcome(Notification.Status.IGNORED, detail, tenant)
+                return Outcome(Notification.Status.IGNORED, detail)
         order = (
             Order.objects.filter(external_reference=reference.external_reference or "")
             .exclude(status=Status.FAILED)
             .first()
         )
+        _attribute(notification, tenant, order)
         if order is None:
             detail = f"no order {reference.external_reference!r} here"
             return Outcome(Notification.Status.IGNORED, detail, tenant)

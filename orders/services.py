@@ -75,7 +75,8 @@ def create_order(
 
     Raises ``InvalidOrder`` (nothing sent), ``NotAllowed`` (seller suspended or not connected)
     or ``RefusedByMercadoPago``. When Mercado Pago cannot answer now the order comes back
-    ``pending`` and is sent again in the background.
+    ``pending`` and is sent again in the background; a legacy dynamic QR that got no answer
+    cannot be, so it is ``failed`` and ``MercadoPagoUnavailable`` says to create a new one.
     """
     order_input = OrderInput(
         api=api,
@@ -104,9 +105,12 @@ def create_order(
     try:
         return submit_order(tenant=tenant, order=order)
     except MercadoPagoUnavailable:
-        _enqueue("submit_order", tenant, order_id=order.pk)
         with tenant_scope(tenant):
-            return Order.objects.get(pk=order.pk)
+            order = Order.objects.get(pk=order.pk)
+        if order.status != Status.PENDING:  # a legacy dynamic QR that got no answer: failed
+            raise
+        _enqueue("submit_order", tenant, order_id=order.pk)
+        return order
 
 
 def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
@@ -169,12 +173,16 @@ def _save_new_order(tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: V
                     for position, item in enumerate(data.items)
                 )
         except IntegrityError as error:
-            raise duplicate from error
+            # A concurrent create took the reference; any other refusal is not a duplicate.
+            if live.filter(external_reference=data.external_reference).exists():
+                raise duplicate from error
+            raise
     return order
 
 
 def submit_order(*, tenant: Tenant, order: Order) -> Order:
-    """Send a ``pending`` order to Mercado Pago (again), with the key saved on it.
+    """Send a ``pending`` order to Mercado Pago (again), with the key saved on it; one whose
+    expiry has passed meanwhile is not sent, it fails.
 
     Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
     Mercado Pago refuses it (it is then ``failed``).
@@ -183,6 +191,14 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
         if order.status != Status.PENDING:
             return order
+        if order.expires_at <= timezone.now():
+            state = OrderState(
+                status=Status.FAILED,
+                status_detail="expired_before_accepted",
+                error_code="expired_before_accepted",
+                error_message="Mercado Pago did not take the order before it expired.",
+            )
+            return transitions.apply(order, state)
         unrepeatable = order.api == Api.INSTORE and order.mode == Mode.DYNAMIC
         try:
             with remote.seller_client(tenant, order) as seller:
@@ -199,6 +215,8 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
         except APIError as error:
             transitions.apply(order, _failed(error, error.code or str(error.status)))
             raise _refused(error) from error
+        if order.error_code or order.error_message:  # the note of an earlier attempt
+            Order.objects.filter(pk=order.pk).update(error_code="", error_message="")
         return transitions.apply(order, state)
 
 
@@ -489,11 +507,10 @@ def _after_legacy_refund(order: Order, payment: Payment, refund: Refund, mp_refu
 # Refresh, expire, reconcile ------------------------------------------------------------------
 
 
-def refresh_order(*, tenant: Tenant, order: Order, version: int | None = None) -> Order:
+def refresh_order(*, tenant: Tenant, order: Order) -> Order:
     """Bring ``order`` up to date with what Mercado Pago says of it now.
 
-    A pending order is sent again (same key); pending refunds are sent again too. ``version``
-    is the ``data.version`` of the notification that asked for this, if any.
+    A pending order is sent again (same key); pending refunds are sent again too.
     """
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
@@ -502,7 +519,7 @@ def refresh_order(*, tenant: Tenant, order: Order, version: int | None = None) -
         if order.status != Status.FAILED:
             with remote.seller_client(tenant, order) as seller:
                 state = _current_state(seller, order)
-            order = transitions.apply(order, state, version=version)
+            order = transitions.apply(order, state)
         for refund in Refund.objects.filter(order=order, status=Refund.Status.PENDING):
             try:
                 submit_refund(tenant=tenant, refund=refund)

@@ -88,12 +88,8 @@ def is_stale(order: Order, state: OrderState) -> bool:
     )
 
 
-def apply(order: Order, state: OrderState, *, version: int | None = None) -> Order:
-    """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards.
-
-    ``version`` is the ``data.version`` of the webhook that led here, kept so that older
-    notifications can be skipped without asking Mercado Pago again.
-    """
+def apply(order: Order, state: OrderState) -> Order:
+    """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         previous = locked.status
@@ -101,8 +97,6 @@ def apply(order: Order, state: OrderState, *, version: int | None = None) -> Ord
             _apply_fields(locked, state)
             _merge_payments(locked, state.payments)
             _merge_refunds(locked, state.refunds)
-        if version is not None and version > locked.mp_version:
-            locked.mp_version = version
         locked.save()
         if locked.status != previous:
             transaction.on_commit(

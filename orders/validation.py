@@ -117,14 +117,16 @@ class _Checker:
             self.fail(rule, field, f"{field} must be a decimal amount.")
             return False
         value = Decimal(value)
-        if not value.is_finite() or value.as_tuple().exponent < -self.places:
+        if value.is_finite() and (value < 0 or (positive and value == 0) or value > MAX_AMOUNT):
+            least = "more than 0" if positive else "0 or more"
+            self.fail(rule, field, f"{field} must be {least} and at most {MAX_AMOUNT}.")
+            return False
+        # By value, not by how it is written: Decimal("5000.00") is a whole amount of CLP.
+        if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-self.places)):
             if self.places:
                 self.fail(rule, field, f"{field} may have at most two decimals.")
             else:
                 self.fail(rule, field, f"{field} must be a whole amount in {self.currency}.")
-            return False
-        if value < 0 or (positive and value == 0) or value > MAX_AMOUNT:
-            self.fail(rule, field, f"{field} must be more than 0 and at most {MAX_AMOUNT}.")
             return False
         return True
 
@@ -173,7 +175,7 @@ def _check_pos(check: _Checker, tenant: Tenant, pos: PointOfSale | None, mode: s
 
 
 def _check_texts(check: _Checker, order: OrderInput) -> None:
-    if not isinstance(order.external_reference, str) or not EXTERNAL_REFERENCE.match(
+    if not isinstance(order.external_reference, str) or not EXTERNAL_REFERENCE.fullmatch(
         order.external_reference
     ):
         check.fail(
@@ -320,7 +322,9 @@ def _check_fee(
             "A marketplace fee needs a Mercado Pago connection made through OAuth.",
         )
         return None
-    if check.amount("marketplace_fee", "marketplace_fee", fee, positive=False) and fee > total:
+    if not check.amount("marketplace_fee", "marketplace_fee", fee, positive=False):
+        return None
+    if fee > total:
         check.fail(
             "marketplace_fee", "marketplace_fee", "marketplace_fee exceeds the total amount."
         )

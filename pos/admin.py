@@ -52,6 +52,16 @@ class SyncedAdmin(TenantOwnedAdmin):
     actions = ["resync"]
     list_filter = ["sync_state"]
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django wraps this view in a transaction; the form calls Mercado Pago while it
+        validates, and no transaction may stay open across that call (on SQLite it would lock
+        out the in-process sandbox, anywhere it holds locks while Mercado Pago answers)."""
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Without Django's transaction, for the same reason: deleting calls Mercado Pago."""
+        return self._delete_view(request, object_id, extra_context)
+
     def save_model(self, request, obj, form, change):
         """Nothing left to do: the form saved ``obj`` through its service while validating."""
 

@@ -1,11 +1,12 @@
 """Stores and points of sale: every write, and every Mercado Pago call about them.
 
-A write is validated with Mercado Pago's own rules, saved, and pushed to Mercado Pago in one
-transaction. When Mercado Pago refuses it (a 4xx), nothing is kept and the refusal comes back as a
-``ValidationError`` keyed by field. When Mercado Pago cannot answer (5xx, 429, no answer), the row
-is kept as ``failed`` with the error and a Celery task pushes it again with backoff. A row whose
-``external_id`` already exists in Mercado Pago (409) is adopted: its Mercado Pago id is taken and
-the remote object is updated to match the local one.
+A write is validated with Mercado Pago's own rules, saved, and then pushed to Mercado Pago outside
+any transaction, so no lock is held while Mercado Pago answers. When Mercado Pago refuses it (a
+4xx), the save is undone and the refusal comes back as a ``ValidationError`` keyed by field.
+When Mercado Pago cannot answer (5xx, 429, no answer), the row is kept as ``failed`` with the error
+and a Celery task pushes it again with backoff. A row whose ``external_id`` already exists in
+Mercado Pago (409) is adopted: its Mercado Pago id is taken and the remote object is updated to
+match the local one.
 """
 
 from datetime import time
@@ -186,24 +187,37 @@ def _sync(*, tenant: Tenant, row: Store | PointOfSale) -> Store | PointOfSale:
 
 
 def _save_and_push(*, tenant: Tenant, row: Store | PointOfSale) -> Store | PointOfSale:
+    """Save ``row``, then push it outside any transaction: no lock is held while Mercado Pago is
+    called. A refusal puts the row back as it was (a new row is deleted)."""
     row.tenant = tenant
-    with tenant_scope(tenant), transaction.atomic():
+    with tenant_scope(tenant):
         row.full_clean()
+        saved = type(row).objects.filter(pk=row.pk).first() if row.pk else None
         row.sync_state = SyncState.PENDING
         row.save()
         try:
             _push(tenant, row)
         except NotConnected as error:
+            _put_back(row, saved)
             raise ValidationError(str(error)) from error
         except TransportFailure as error:
             _mark_failed(row, "transport_failure", str(error))
             _enqueue_retry(tenant, row)
         except APIError as error:
             if not isinstance(error, RETRYABLE):
+                _put_back(row, saved)
                 raise _refusal(error, row) from error
             _mark_failed(row, _code(error), error.message)
             _enqueue_retry(tenant, row)
     return row
+
+
+def _put_back(row: Store | PointOfSale, saved: Store | PointOfSale | None) -> None:
+    """Undo the save of a change Mercado Pago refused: restore ``saved``, or delete a new row."""
+    if saved is None:
+        row.delete()
+    else:
+        saved.save()
 
 
 def _push(tenant: Tenant, row: Store | PointOfSale) -> None:

@@ -34,7 +34,7 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[Worker]:
+def real_worker(transactional_db) -> Iterator[Worker]:
     """The project's tasks go to the broker and a worker thread (solo pool) runs them."""
     finished = threading.Condition()
 

@@ -2,8 +2,9 @@ import pytest
 from django.db import connection
 
 from merchant_platform.celery import app as celery_app
+from tests.celery_worker import real_worker  # noqa: F401 (fixtures for every test module)
 from tests.factories import make_member, make_tenant
-from tests.http_receiver import receiver  # noqa: F401 (a fixture for every test module)
+from tests.http_receiver import receiver  # noqa: F401
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from orders.models import Order
 from pos import services as pos_services
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant
+from tests.sandbox.api_helpers import COORDINATES
 
 STORE = {
     "name": "Centro",
@@ -21,15 +22,15 @@ STORE = {
     "street_number": "1234",
     "city": "CABA",
     "state": "Buenos Aires",
-    "latitude": Decimal("-34.603722"),
-    "longitude": Decimal("-58.381592"),
 }
 
 
 def synced_pos(tenant, external_id: str = "CAJA1"):
-    """A store and POS of ``tenant``, created in the sandbox."""
+    """A store and POS of ``tenant``, created in the sandbox, inside the seller's country."""
+    latitude, longitude = COORDINATES[tenant.site]
+    store = STORE | {"latitude": Decimal(str(latitude)), "longitude": Decimal(str(longitude))}
     with tenant_scope(tenant):
-        store = pos_services.create_store(tenant=tenant, **STORE)
+        store = pos_services.create_store(tenant=tenant, **store)
         return pos_services.create_pos(
             tenant=tenant, store=store, name="Caja 1", external_id=external_id
         )
@@ -57,3 +58,9 @@ def pay(client, order: Order, **extra) -> dict:
     )
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def reload(order: Order) -> Order:
+    """``order`` as it is in the database now."""
+    with tenant_scope(order.tenant):
+        return Order.objects.get(pk=order.pk)

@@ -22,9 +22,8 @@ from orders.validation import ItemInput
 from sandbox import models as mercadopago
 from sandbox.lifecycle import expire_due
 from tenants.scope import tenant_scope
-from tests.celery_worker import celery_worker  # noqa: F401 (fixture)
 from tests.faults import clean, seed_where, set_faults, timed_out
-from tests.orders.conftest import pay
+from tests.orders.conftest import pay, reload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -63,11 +62,6 @@ def create(seller, pos, api: str, mode: str, **fields) -> Order:
     )
 
 
-def local(order: Order) -> Order:
-    with tenant_scope(order.tenant):
-        return Order.objects.get(pk=order.pk)
-
-
 def remote(order: Order) -> mercadopago.Order:
     """The sandbox's own row of ``order``: what Mercado Pago knows now (the sandbox applies
     expiry when an order is read, as Mercado Pago does all along)."""
@@ -79,7 +73,7 @@ def remote(order: Order) -> mercadopago.Order:
 
 def status_is(order: Order, status: str):
     def condition() -> bool:
-        return local(order).status == status
+        return reload(order).status == status
 
     condition.__doc__ = f"order {order.external_reference} is {status}"
     return condition
@@ -96,14 +90,14 @@ def notifications_settled() -> bool:
 
 @pytest.mark.parametrize(("api", "mode"), COMBINATIONS)
 def test_a_paid_order_is_processed_and_refunded_in_part_then_in_full(
-    notified, celery_worker, client, seller, pos, api, mode
+    notified, real_worker, client, seller, pos, api, mode
 ):
     order = create(seller, pos, api, mode)
     assert order.status == "created"
     assert bool(order.qr_data) == (mode != "static")
 
     pay(client, order)
-    celery_worker.wait_until(status_is(order, "processed"))
+    real_worker.wait_until(status_is(order, "processed"))
 
     with tenant_scope(seller):
         order = Order.objects.get(pk=order.pk)
@@ -117,16 +111,16 @@ def test_a_paid_order_is_processed_and_refunded_in_part_then_in_full(
 
     [partial] = services.refund_order(tenant=seller, order=order, amount=Decimal("40.00"))
     assert (partial.status, partial.amount) == ("processed", Decimal("40.00"))
-    order = local(order)
+    order = reload(order)
     assert (order.status, order.status_detail) == ("processed", "partially_refunded")
     with tenant_scope(seller):
         assert order.payments.get().amount_available_for_refund == Decimal("85.00")
 
     [rest] = services.refund_order(tenant=seller, order=order)
     assert (rest.status, rest.amount) == ("processed", Decimal("85.00"))
-    celery_worker.wait_until(notifications_settled)
+    real_worker.wait_until(notifications_settled)
 
-    order = local(order)
+    order = reload(order)
     assert order.status == "refunded"
     assert remote(order).status == "refunded"
     with tenant_scope(seller):
@@ -142,7 +136,7 @@ def test_a_paid_order_is_processed_and_refunded_in_part_then_in_full(
 
 @pytest.mark.parametrize(("api", "mode"), CANCELABLE)
 def test_an_order_waiting_for_payment_is_canceled_here_and_in_mercado_pago(
-    notified, celery_worker, client, seller, pos, api, mode
+    notified, real_worker, client, seller, pos, api, mode
 ):
     order = create(seller, pos, api, mode)
 
@@ -150,8 +144,8 @@ def test_an_order_waiting_for_payment_is_canceled_here_and_in_mercado_pago(
 
     assert order.status == "canceled"
     assert remote(order).status == "canceled"
-    celery_worker.wait_until(notifications_settled)
-    assert local(order).status == "canceled"
+    real_worker.wait_until(notifications_settled)
+    assert reload(order).status == "canceled"
     buyer = client.post(
         "/sandbox/wallet/pay",
         json.dumps({"qr_data": order.qr_data} if order.qr_data else wallet_pos(order)),
@@ -173,25 +167,25 @@ def test_a_legacy_dynamic_qr_cannot_be_canceled_and_the_error_says_why(notified,
     assert refused.value.code == "legacy_dynamic_order_cannot_be_deleted"
     assert "cannot be deleted in Mercado Pago" in refused.value.message
     assert "until it expires" in refused.value.message
-    assert local(order).status == "created"
+    assert reload(order).status == "created"
 
 
 @pytest.mark.parametrize(("api", "mode"), COMBINATIONS)
 def test_an_unpaid_order_expires_here_as_mercado_pago_reports(
-    notified, celery_worker, client, seller, pos, api, mode
+    notified, real_worker, client, seller, pos, api, mode
 ):
     order = create(seller, pos, api, mode, expiration_time=timedelta(seconds=30))
 
     with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=True):
         tasks.expire_orders.delay()
-        celery_worker.wait_until(status_is(order, "expired"))
-        celery_worker.wait_until(notifications_settled)
+        real_worker.wait_until(status_is(order, "expired"))
+        real_worker.wait_until(notifications_settled)
         assert remote(order).status == "expired"
-        assert local(order).status == "expired"
+        assert reload(order).status == "expired"
 
 
 def test_duplicated_and_reordered_notifications_leave_every_order_right(
-    notified, celery_worker, client, seller, pos
+    notified, real_worker, client, seller, pos
 ):
     set_faults(client, seed=5, webhook_duplicate_rate="0.5", webhook_reorder_rate="0.5")
     orders = []
@@ -199,22 +193,22 @@ def test_duplicated_and_reordered_notifications_leave_every_order_right(
         order = create(seller, pos, api, mode, external_reference=f"faulty-{api}-{mode}")
         pay(client, order)
         orders.append(order)
-    deliver_held_notifications(client, celery_worker)
+    deliver_held_notifications(client, real_worker)
     for order in orders:
-        celery_worker.wait_until(status_is(order, "processed"))
+        real_worker.wait_until(status_is(order, "processed"))
     for order in orders[::2]:
         services.refund_order(tenant=seller, order=order, amount=Decimal("25.00"))
     for order in orders[1::2]:
         services.refund_order(tenant=seller, order=order)
-    deliver_held_notifications(client, celery_worker)
+    deliver_held_notifications(client, real_worker)
 
-    celery_worker.wait_until(notifications_settled)
+    real_worker.wait_until(notifications_settled)
 
     faults = mercadopago.Delivery.objects.values_list("fault", flat=True)
     assert {"duplicate", "reordered"} <= set(faults)
     for order in orders:
-        assert local(order).status == remote(order).status, order.external_reference
-    assert [local(order).status for order in orders] == ["processed", "refunded"] * 3
+        assert reload(order).status == remote(order).status, order.external_reference
+    assert [reload(order).status for order in orders] == ["processed", "refunded"] * 3
 
 
 def every_event_scheduled() -> bool:
@@ -232,7 +226,7 @@ def deliver_held_notifications(client, worker) -> None:
 
 
 def test_with_every_notification_dropped_reconciliation_alone_gets_paid_orders_processed(
-    notified, celery_worker, client, settings, seller, pos
+    notified, real_worker, client, settings, seller, pos
 ):
     set_faults(client, webhook_drop_rate="1")
     orders = []
@@ -240,17 +234,17 @@ def test_with_every_notification_dropped_reconciliation_alone_gets_paid_orders_p
         order = create(seller, pos, api, mode, external_reference=f"dropped-{api}-{mode}")
         pay(client, order)
         orders.append(order)
-    celery_worker.wait_until(notifications_settled)
+    real_worker.wait_until(notifications_settled)
     assert not Notification.objects.exists()
-    assert all(local(order).status == "created" for order in orders)
+    assert all(reload(order).status == "created" for order in orders)
 
     settings.ORDERS_RECONCILE_AFTER = 0
     tasks.reconcile_orders.delay()
 
     for order in orders:
-        celery_worker.wait_until(status_is(order, "processed"))
+        real_worker.wait_until(status_is(order, "processed"))
         with tenant_scope(seller):
-            assert local(order).payments.get().paid_amount == TOTAL
+            assert reload(order).payments.get().paid_amount == TOTAL
 
 
 # A create retried after a timeout: over a real socket, since a timeout needs one ---------------
