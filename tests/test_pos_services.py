@@ -17,6 +17,7 @@ from sandbox.seed import seller_access_token
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant, make_store, make_tenant
 from tests.faults import set_faults
+from tests.mercadopago import transactions_seen_by_the_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +315,24 @@ def test_a_delete_mercado_pago_does_not_answer_is_retried_through_celery(
     callbacks[0]()  # the remote delete task (eager here)
     with pytest.raises(NotFound):
         mp.get_pos(token, pos.mp_pos_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_mercado_pago_is_called(seller):
+    """A slow Mercado Pago holds no lock (on SQLite one would lock out the sandbox)."""
+    with transactions_seen_by_the_sandbox("/sandbox/users/", "/sandbox/pos") as seen:
+        store = services.create_store(tenant=seller, **STORE)
+        services.update_store(tenant=seller, store=store, name="Palermo Soho")
+        pos = services.create_pos(tenant=seller, store=store, name="Caja", external_id="CAJA1")
+        services.delete_pos(tenant=seller, pos=pos)
+    assert len(seen) >= 5
+    assert not any(seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_change_is_put_back_as_it_was(seller, store):
+    with pytest.raises(ValidationError):
+        services.update_store(tenant=seller, store=store, latitude=Decimal("40.4"))
+
+    with tenant_scope(seller):
+        assert Store.objects.get().latitude == STORE["latitude"]

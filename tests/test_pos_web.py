@@ -12,6 +12,7 @@ from pos.models import PointOfSale, Store, SyncState
 from sandbox.seed import seller_access_token
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant, make_member, make_pos
+from tests.mercadopago import transactions_seen_by_the_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,20 @@ def test_adding_a_store_in_the_admin_creates_it_in_mercado_pago(client, seller, 
         store = Store.objects.get()
     assert store.sync_state == SyncState.SYNCED
     assert store.mp_store_id is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_calls_mercado_pago_with_no_transaction_open(client, seller, manager):
+    """Django's admin wraps its add and delete views in a transaction; these do not."""
+    client.force_login(manager)
+    with transactions_seen_by_the_sandbox("/sandbox/users/") as seen:
+        added = client.post(reverse("admin:pos_store_add"), _store_form())
+        with tenant_scope(seller):
+            store = Store.objects.get()
+        deleted = client.post(reverse("admin:pos_store_delete", args=[store.pk]), {"post": "yes"})
+    assert (added.status_code, deleted.status_code) == (302, 302)
+    assert len(seen) >= 2
+    assert not any(seen)
 
 
 def test_a_mercado_pago_refusal_shows_on_the_admin_form(client, seller, manager):

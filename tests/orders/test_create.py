@@ -6,8 +6,7 @@ for "no answer at all", a transport that cannot connect.
 """
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,7 +14,6 @@ import httpx
 import pytest
 from celery.signals import task_prerun
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.signals import request_started
 from django.utils import timezone
 
 from orders import services
@@ -28,7 +26,8 @@ from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
 from tests.factories import make_connected_tenant, make_oauth_tenant, make_order
 from tests.faults import set_faults
-from tests.orders.conftest import reload, synced_pos
+from tests.mercadopago import sandbox_requests, transactions_seen_by_the_sandbox
+from tests.orders.conftest import pay, reload, synced_pos
 
 SPONSOR_ID = "900000001"  # the sandbox's integrator (merchant_platform.mercadopago)
 ITEMS = (
@@ -36,6 +35,7 @@ ITEMS = (
     ItemInput("Flan", Decimal("7.50")),
 )
 MODES = ("dynamic", "hybrid", "static")
+ORDER_PATHS = ("/sandbox/v1/orders", "/sandbox/instore/")
 COMBINATIONS = [(api, mode) for api in ("v1", "instore") for mode in MODES]
 
 
@@ -67,21 +67,6 @@ def unreachable() -> httpx.MockTransport:
         raise httpx.ConnectError("connection refused", request=request)
 
     return httpx.MockTransport(refuse)
-
-
-@contextmanager
-def sandbox_requests(look: Callable[[dict], None]) -> Iterator[None]:
-    """Call ``look(environ)`` as each order request reaches the sandbox, before its view runs."""
-
-    def started(environ, **_):
-        if environ["PATH_INFO"].startswith(("/sandbox/v1/orders", "/sandbox/instore/")):
-            look(environ)
-
-    request_started.connect(started, weak=False)
-    try:
-        yield
-    finally:
-        request_started.disconnect(started)
 
 
 @pytest.fixture
@@ -320,10 +305,27 @@ def test_the_order_and_its_key_are_saved_before_mercado_pago_is_called(seller, p
         with cross_tenant_scope():
             seen.extend(Order.objects.values_list("status", "create_idempotency_key"))
 
-    with sandbox_requests(look):
+    with sandbox_requests(look, *ORDER_PATHS):
         order = create(seller, pos, api, mode)
     assert seen == [(Status.PENDING, order.create_idempotency_key)]
     assert order.create_idempotency_key == f"{seller.pk}-{order.uid}-create"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("api", "mode"), COMBINATIONS)
+def test_no_transaction_is_open_while_mercado_pago_is_called(seller, pos, client, api, mode):
+    """A slow Mercado Pago holds no lock: create, cancel and refund call it outside any."""
+    paths = (*ORDER_PATHS, "/sandbox/v1/payments", "/sandbox/merchant_orders")
+    with transactions_seen_by_the_sandbox(*paths) as seen:
+        order = create(seller, pos, api, mode)
+        if (api, mode) != ("instore", "dynamic"):
+            services.cancel_order(tenant=seller, order=order)
+        order = create(seller, pos, api, mode, external_reference="sale-2")
+        pay(client, order)
+        order = services.refresh_order(tenant=seller, order=order)
+        services.refund_order(tenant=seller, order=order, amount=Decimal("1.00"))
+    assert len(seen) >= 4
+    assert not any(seen)
 
 
 @pytest.mark.parametrize("status", [500, 503])
