@@ -40,7 +40,14 @@ from orders.errors import (
 )
 from orders.models import Api, Mode, Order, OrderItem, Payment, Refund, Status
 from orders.transitions import OrderState, PaymentState, RefundState
-from orders.validation import ItemInput, OrderInput, TaxInput, ValidOrder, validate
+from orders.validation import (
+    ItemInput,
+    OrderInput,
+    TaxInput,
+    ValidOrder,
+    amount_problem,
+    validate,
+)
 from pos.models import PointOfSale
 from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
@@ -410,14 +417,9 @@ def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> li
 
 def _check_refund_amount(order: Order, amount: object, available: Decimal) -> None:
     v1 = order.api == Api.V1
-    places = order.tenant.decimal_places
-    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
-        raise InvalidOrder([Problem("amount", "property_type", "amount must be a decimal.")])
-    amount = Decimal(amount)
-    if not amount.is_finite() or amount.as_tuple().exponent < -places or amount <= 0:
-        code = "property_value" if v1 else "4040"
-        unit = "a whole amount" if places == 0 else "at most two decimals"
-        raise InvalidOrder([Problem("amount", code, f"amount must be more than 0, {unit}.")])
+    problem = amount_problem(amount, order.tenant.site_info, field="amount")
+    if problem:
+        raise InvalidOrder([Problem("amount", "property_value" if v1 else "4040", problem)])
     if amount > available:
         code = "refund_amount_exceeds" if v1 else "2085"
         raise InvalidOrder(

@@ -102,8 +102,7 @@ class ValidOrder:
 class _Checker:
     def __init__(self, api: str, site: SiteInfo) -> None:
         self.api = api if api in Api.values else Api.V1
-        self.places = site.decimal_places
-        self.currency = site.currency
+        self.site = site
         self.problems: list[Problem] = []
 
     def fail(self, rule: str, field: str, message: str) -> None:
@@ -113,22 +112,26 @@ class _Checker:
 
     def amount(self, rule: str, field: str, value: object, *, positive: bool = True) -> bool:
         """Whether ``value`` is an amount in the currency; records the problem when not."""
-        if isinstance(value, bool) or not isinstance(value, Decimal | int):
-            self.fail(rule, field, f"{field} must be a decimal amount.")
-            return False
-        value = Decimal(value)
-        if value.is_finite() and (value < 0 or (positive and value == 0) or value > MAX_AMOUNT):
-            least = "more than 0" if positive else "0 or more"
-            self.fail(rule, field, f"{field} must be {least} and at most {MAX_AMOUNT}.")
-            return False
-        # By value, not by how it is written: Decimal("5000.00") is a whole amount of CLP.
-        if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-self.places)):
-            if self.places:
-                self.fail(rule, field, f"{field} may have at most two decimals.")
-            else:
-                self.fail(rule, field, f"{field} must be a whole amount in {self.currency}.")
-            return False
-        return True
+        problem = amount_problem(value, self.site, field=field, positive=positive)
+        if problem:
+            self.fail(rule, field, problem)
+        return not problem
+
+
+def amount_problem(value: object, site: SiteInfo, *, field: str, positive: bool = True) -> str:
+    """What is wrong with ``value`` as an amount in ``site``'s currency; "" when nothing."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return f"{field} must be a decimal amount."
+    value = Decimal(value)
+    if value.is_finite() and (value < 0 or (positive and value == 0) or value > MAX_AMOUNT):
+        least = "more than 0" if positive else "0 or more"
+        return f"{field} must be {least} and at most {MAX_AMOUNT}."
+    # By value, not by how it is written: Decimal("5000.00") is a whole amount of CLP.
+    if not value.is_finite() or value != value.quantize(site.smallest_amount):
+        if site.decimal_places:
+            return f"{field} may have at most two decimals."
+        return f"{field} must be a whole amount in {site.currency}."
+    return ""
 
 
 def validate(

@@ -117,7 +117,7 @@ def test_platform_and_integrator_ids_go_as_headers_when_set(seller, pos, setting
     settings.MERCADOPAGO_PLATFORM_ID = "dev_1234567890"
     settings.MERCADOPAGO_INTEGRATOR_ID = "dev_1234"
     seen = []
-    with sandbox_requests(lambda environ: seen.append(attribution_headers(environ))):
+    with sandbox_requests(lambda environ: seen.append(attribution_headers(environ)), *ORDER_PATHS):
         create(seller, pos, api, mode)
     assert seen == [("dev_1234567890", "dev_1234")]
 
@@ -125,7 +125,7 @@ def test_platform_and_integrator_ids_go_as_headers_when_set(seller, pos, setting
 def test_platform_and_integrator_ids_are_left_out_when_not_set(seller, pos, settings):
     settings.MERCADOPAGO_PLATFORM_ID = settings.MERCADOPAGO_INTEGRATOR_ID = ""
     seen = []
-    with sandbox_requests(lambda environ: seen.append(attribution_headers(environ))):
+    with sandbox_requests(lambda environ: seen.append(attribution_headers(environ)), *ORDER_PATHS):
         create(seller, pos)
     assert set(sent_body(seller)["integration_data"]) == {"sponsor"}
     assert seen == [(None, None)]

@@ -160,3 +160,11 @@ def test_a_refund_made_in_mercado_pago_shows_after_a_refresh(seller, pos, client
         refund = Refund.objects.get()
     assert (refund.amount, refund.status, refund.idempotency_key) == (10, "processed", "")
     assert payment_of(order).amount_available_for_refund == Decimal("90.00")
+
+
+def test_an_amount_is_read_by_its_value_not_how_it_is_written(seller, pos, client):
+    order = paid_order(seller, pos, client, "v1")
+
+    [refund] = services.refund_order(tenant=seller, order=order, amount=Decimal("10.000"))
+
+    assert (refund.status, refund.amount) == ("processed", Decimal("10.00"))
