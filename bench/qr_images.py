@@ -44,7 +44,7 @@ def measure(client: "Client", url: str, rounds: int) -> dict[str, float]:
     etag = client.get(url)["ETag"]
     samples: dict[str, list[float]] = {"rendered": [], "cached": [], "304": []}
     for round_number in range(WARM_UP_ROUNDS + rounds):
-        qr.image_cache.cache_clear()
+        qr.render.cache_clear()
         timings = {
             "rendered": elapsed_ms(lambda: client.get(url)),
             "cached": elapsed_ms(lambda: client.get(url)),
@@ -53,7 +53,7 @@ def measure(client: "Client", url: str, rounds: int) -> dict[str, float]:
         if round_number >= WARM_UP_ROUNDS:
             for kind, milliseconds in timings.items():
                 samples[kind].append(milliseconds)
-    info = qr.image_cache.cache_info()
+    info = qr.render.cache_info()
     assert (info.misses, info.hits) == (1, 1), info  # the last round: one render, one cache hit
     return {kind: statistics.median(values) for kind, values in samples.items()}
 

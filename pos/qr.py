@@ -6,14 +6,12 @@ one place that reads the image options of a request, answers ``If-None-Match`` a
 images in a bounded in-process cache; the POS and the order views both use it.
 """
 
+import functools
 import hashlib
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from typing import NamedTuple
 
 import qrcode
 import qrcode.constants
@@ -96,8 +94,13 @@ def image_key(payload: str, image_format: ImageFormat, options: ImageOptions) ->
     return hashlib.sha256("\n".join(fields).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=CACHED_IMAGES)
 def render(payload: str, image_format: ImageFormat, options: ImageOptions) -> bytes:
-    """The QR of ``payload`` drawn in ``image_format`` (an SVG scales to its container)."""
+    """The QR of ``payload`` drawn in ``image_format`` (an SVG scales to its container).
+
+    The last ``CACHED_IMAGES`` images are kept: ``render.cache_info()`` counts hits and misses
+    (each miss is one rendering).
+    """
     image = qrcode.make(
         payload,
         image_factory=image_format.image_factory,
@@ -110,61 +113,13 @@ def render(payload: str, image_format: ImageFormat, options: ImageOptions) -> by
     return buffer.getvalue()
 
 
-class CacheInfo(NamedTuple):
-    hits: int
-    misses: int  # each miss is one rendering
-    maxsize: int
-    currsize: int
-
-
-class ImageCache:
-    """A bounded, thread-safe LRU cache of rendered images by key, with hit and miss counts."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._images: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self._hits = 0
-        self._misses = 0
-
-    def get_or_render(self, key: str, render_image: Callable[[], bytes]) -> bytes:
-        """The image cached under ``key``, or ``render_image()`` stored under it."""
-        with self._lock:
-            image = self._images.get(key)
-            if image is not None:
-                self._hits += 1
-                self._images.move_to_end(key)
-                return image
-            self._misses += 1
-        image = render_image()  # outside the lock: a slow render never blocks cached fetches
-        with self._lock:
-            self._images[key] = image
-            while len(self._images) > self.maxsize:
-                self._images.popitem(last=False)
-        return image
-
-    def cache_info(self) -> CacheInfo:
-        """Hits, misses (renderings), maximum and current number of images."""
-        with self._lock:
-            return CacheInfo(self._hits, self._misses, self.maxsize, len(self._images))
-
-    def cache_clear(self) -> None:
-        """Forget every image and reset the counts."""
-        with self._lock:
-            self._images.clear()
-            self._hits = self._misses = 0
-
-
-image_cache = ImageCache(CACHED_IMAGES)
-
-
 def image_response(request: HttpRequest, payload: str, image_format: ImageFormat) -> HttpResponse:
     """The QR of ``payload`` for ``request``, drawn with the options of its query string.
 
     Bad options give a plain-text 400 naming the allowed values. The response carries a weak
     ETag (the same QR, not necessarily the same bytes after a library upgrade); a request whose
     ``If-None-Match`` matches gets an empty 304 without rendering, and a repeated fetch without it
-    is served from ``image_cache``.
+    is served from ``render``'s cache.
     """
     try:
         options = parse_options(request.GET)
@@ -173,8 +128,7 @@ def image_response(request: HttpRequest, payload: str, image_format: ImageFormat
     key = image_key(payload, image_format, options)
     etag = f'W/"{key}"'
     response = get_conditional_response(request, etag=etag) or HttpResponse(
-        image_cache.get_or_render(key, lambda: render(payload, image_format, options)),
-        content_type=image_format.content_type,
+        render(payload, image_format, options), content_type=image_format.content_type
     )
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
