@@ -201,18 +201,18 @@ def _act_on_order_webhook(notification: Notification) -> Outcome:
         return Outcome(Notification.Status.IGNORED, "the notification names no order")
     seller = _seller_of(_json_object(notification.body).get("user_id"))
     order = _order_by_mp_id(mp_order_id, seller)
-    if order is None:
-        if seller is None:
-            return Outcome(Notification.Status.IGNORED, f"no seller has order {mp_order_id}")
+    if order is not None:
+        _attribute(notification, order.tenant, order)
+        order = services.refresh_order(tenant=order.tenant, order=order)
+    elif seller is None:
+        return Outcome(Notification.Status.IGNORED, f"no seller has order {mp_order_id}")
+    else:
         order = _adopt_unanswered_order(seller, mp_order_id)
         if order is None:
             return Outcome(
                 Notification.Status.IGNORED, f"{mp_order_id} is not an order of this platform"
             )
-    tenant = order.tenant
-    _attribute(notification, tenant, order)
-    order = services.refresh_order(tenant=tenant, order=order)
-    return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", tenant, order)
+    return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", order.tenant, order)
 
 
 def _seller_of(user_id: object) -> Tenant | None:
@@ -233,7 +233,8 @@ def _order_by_mp_id(mp_order_id: str, seller: Tenant | None) -> Order | None:
 
 def _adopt_unanswered_order(tenant: Tenant, mp_order_id: str) -> Order | None:
     """A pending order of ``tenant`` whose create answer never came, found by the reference of
-    Mercado Pago's order ``mp_order_id`` (read with ``tenant``'s own token)."""
+    Mercado Pago's order ``mp_order_id`` (read with ``tenant``'s own token) and brought up to
+    date with that read."""
     with tenant_scope(tenant), remote.seller_client(tenant) as seller:
         try:
             answer = seller.mp.get_order(seller.token, mp_order_id)
@@ -245,9 +246,9 @@ def _adopt_unanswered_order(tenant: Tenant, mp_order_id: str) -> Order | None:
             .exclude(status=Status.FAILED)
             .first()
         )
-    if order is not None:
-        services.apply_state(tenant=tenant, order=order, state=remote.v1_state(answer))
-    return order
+    if order is None:
+        return None
+    return services.apply_state(tenant=tenant, order=order, state=remote.v1_state(answer))
 
 
 def _act_on_ipn(notification: Notification) -> Outcome:

@@ -334,6 +334,29 @@ def test_an_ipn_is_always_fetched_again_whatever_signature_it_carries(
 # Duplicates and reordering --------------------------------------------------------------------
 
 
+def test_a_webhook_for_an_order_whose_create_answer_was_lost_completes_it(
+    client, seller, pos, committed
+):
+    """Mercado Pago made the order but its answer never came: the order is still pending here,
+    without Mercado Pago's id. Its webhook finds it by reference, with one read."""
+    order = new_order(seller, pos)
+    mp_order_id = order.mp_order_id
+    with tenant_scope(seller):
+        Order.objects.filter(pk=order.pk).update(status="pending", mp_order_id="", qr_data="")
+    pay(client, order)
+    before = calls_of(seller)
+
+    with committed():
+        deliver(client, webhook_event(order))
+
+    row = last_row()
+    assert (row.status, row.tenant, row.order) == (S.PROCESSED, seller, reload(order))
+    order = reload(order)
+    assert (order.status, order.mp_order_id) == ("processed", mp_order_id)
+    assert len(payments_of(order)) == 1
+    assert calls_of(seller)[len(before) :] == [("GET", f"/v1/orders/{mp_order_id}", 200)]
+
+
 def test_duplicated_and_older_webhooks_change_nothing_and_cannot_silence_later_ones(
     client, seller, paid_v1, committed
 ):
