@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_config
@@ -149,7 +150,7 @@ def process(notification_id: int) -> str:
     notification = Notification.objects.get(pk=notification_id)
     if notification.status not in (Notification.Status.QUEUED, Notification.Status.FAILED):
         return notification.status
-    Notification.objects.filter(pk=notification.pk).update(attempts=notification.attempts + 1)
+    Notification.objects.filter(pk=notification.pk).update(attempts=F("attempts") + 1)
     try:
         outcome = _act(notification)
     except (MercadoPagoUnavailable, MercadoPagoError) as error:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from pos.models import PointOfSale, Store
+from sandbox.seed import SITES as SANDBOX_SITES
 from sandbox.seed import seller_access_token
 from tenants import oauth, services
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
@@ -55,15 +56,7 @@ def make_connected_tenant(name: str | None = None, site: str = "MLA") -> Tenant:
     return tenant
 
 
-SANDBOX_SELLERS = {
-    "MLA": 100000001,
-    "MLB": 100000002,
-    "MLM": 100000003,
-    "MLC": 100000004,
-    "MCO": 100000005,
-    "MPE": 100000006,
-    "MLU": 100000007,
-}
+SANDBOX_SELLERS = {site: seller for site, seller, _buyer, _city in SANDBOX_SITES}
 
 
 def make_oauth_tenant(name: str | None = None, site: str = "MLA") -> Tenant:
