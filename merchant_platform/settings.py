@@ -11,6 +11,7 @@ import environ
 
 from merchant_platform.defaults import DEV_SECRET_KEY
 from orders.schedules import beat_schedule as orders_beat_schedule
+from partners.scopes import SCOPES
 from tenants.schedules import BEAT_SCHEDULE as TENANTS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,11 +40,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "merchant_platform",
     "tenants",
     "pos",
     "orders",
+    "partners",
     "sandbox",
 ]
 
@@ -194,15 +199,36 @@ if SANDBOX_ENABLED:
     # The sandbox retries its notifications on Mercado Pago's schedule.
     CELERY_BEAT_SCHEDULE["sandbox-deliver-due"] = {"task": "sandbox.deliver_due", "schedule": 60}
 
+# The partner API (docs/api.md). Its views authenticate partner apps' OAuth2 tokens and signed-in
+# users (the browsable API), act for one tenant, and answer errors in one format.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.rest.PartnerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "partners.errors.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per token (or signed-in user) and period, e.g. "600/min"; empty for no limit.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+# How long, in seconds, an Idempotency-Key and its first answer are kept.
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+
+# The throttle's counters; several web processes must share one cache (redis://...).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Partner apps' OAuth2 (django-oauth-toolkit), on the compliant side of every RFC 9700 gate.
+# Every token acts for one seller: see partners/oauth.py.
 OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "partners.oauth.PartnerOAuth2Validator",
+    "SCOPES": SCOPES,
+    "DEFAULT_SCOPES": ["orders:read"],
+    "REQUEST_APPROVAL_PROMPT": "force",  # consent always picks the seller
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
     "PKCE_REQUIRED": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
@@ -215,6 +241,29 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
+# DOT's models are swappable; naming them lets migrations point at them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Merchant platform API",
+    "DESCRIPTION": "Mercado Pago in-person QR payments for partner apps, one seller per token.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "OAUTH2_FLOWS": ["authorizationCode", "clientCredentials"],
+    "OAUTH2_AUTHORIZATION_URL": f"{SITE_URL}/o/authorize/",
+    "OAUTH2_TOKEN_URL": f"{SITE_URL}/o/token/",
+    "OAUTH2_REFRESH_URL": f"{SITE_URL}/o/token/",
+    "OAUTH2_SCOPES": SCOPES,
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from merchant_platform import health
 
@@ -13,6 +14,10 @@ urlpatterns = [
     path("tenants/", include("tenants.urls")),
     path("pos/", include("pos.urls")),
     path("", include("orders.urls")),
+    path("o/", include("partners.urls")),
+    path("api/v1/", include(("merchant_platform.api_urls", "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 if settings.SANDBOX_ENABLED:

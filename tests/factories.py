@@ -13,8 +13,19 @@ from urllib.parse import parse_qsl, urlsplit
 from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
+from oauth2_provider.models import AccessToken, Grant
 
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
+from partners.models import (
+    DeliveryAttempt,
+    GrantedCode,
+    GrantedToken,
+    IdempotentRequest,
+    PartnerGrant,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from partners.services import install_application
 from pos.models import PointOfSale, Store
 from sandbox.seed import SITES as SANDBOX_SITES
 from sandbox.seed import seller_access_token
@@ -178,6 +189,79 @@ def _call(tenant: Tenant) -> MercadoPagoCall:
         )
 
 
+def make_grant(
+    tenant: Tenant, requested: frozenset[str] = frozenset({"orders:read"})
+) -> PartnerGrant:
+    """A client-credentials app installed on ``tenant``: its grant."""
+    application, _secret = install_application(
+        tenant=tenant, name=f"App {next(_sequence)}", requested=requested, user=None
+    )
+    with tenant_scope(tenant):
+        return PartnerGrant.objects.get(application=application)
+
+
+def _granted_code(tenant: Tenant) -> GrantedCode:
+    grant = make_grant(tenant)
+    code = Grant.objects.create(
+        application=grant.application,
+        user=make_user(),
+        code=f"code-{next(_sequence)}",
+        expires=timezone.now() + timedelta(minutes=1),
+        redirect_uri="https://partner.example.com/callback",
+        scope=grant.scope,
+    )
+    with tenant_scope(tenant):
+        return GrantedCode.objects.create(tenant=tenant, code=code, grant=grant)
+
+
+def _granted_token(tenant: Tenant) -> GrantedToken:
+    grant = make_grant(tenant)
+    access_token = AccessToken.objects.create(
+        application=grant.application,
+        token=f"token-{next(_sequence)}",
+        expires=timezone.now() + timedelta(hours=1),
+        scope=grant.scope,
+    )
+    with tenant_scope(tenant):
+        return GrantedToken.objects.create(tenant=tenant, access_token=access_token, grant=grant)
+
+
+def _idempotent_request(tenant: Tenant) -> IdempotentRequest:
+    with tenant_scope(tenant):
+        return IdempotentRequest.objects.create(
+            tenant=tenant, client="app:1", key=f"key-{next(_sequence)}", fingerprint="0" * 64
+        )
+
+
+def make_webhook_endpoint(tenant: Tenant, **fields) -> WebhookEndpoint:
+    values = {
+        "url": "https://partner.example.com/webhooks",
+        "events": ["order.processed"],
+        "secret": f"whsec_test_{next(_sequence)}",
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return WebhookEndpoint.objects.create(tenant=tenant, **values)
+
+
+def make_webhook_delivery(
+    tenant: Tenant, endpoint: WebhookEndpoint | None = None
+) -> WebhookDelivery:
+    endpoint = endpoint or make_webhook_endpoint(tenant)
+    with tenant_scope(tenant):
+        return WebhookDelivery.objects.create(
+            tenant=tenant, endpoint=endpoint, event_type="webhook.test", payload={}
+        )
+
+
+def _delivery_attempt(tenant: Tenant) -> DeliveryAttempt:
+    delivery = make_webhook_delivery(tenant)
+    with tenant_scope(tenant):
+        return DeliveryAttempt.objects.create(
+            tenant=tenant, delivery=delivery, status_code=200, duration_ms=1
+        )
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Membership: _membership,
     MercadoPagoCredential: _credential,
@@ -188,4 +272,11 @@ TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Payment: make_payment,
     Refund: _refund,
     MercadoPagoCall: _call,
+    PartnerGrant: make_grant,
+    GrantedCode: _granted_code,
+    GrantedToken: _granted_token,
+    IdempotentRequest: _idempotent_request,
+    WebhookEndpoint: make_webhook_endpoint,
+    WebhookDelivery: make_webhook_delivery,
+    DeliveryAttempt: _delivery_attempt,
 }

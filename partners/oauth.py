@@ -1,0 +1,83 @@
+"""The OAuth2 provider's validator: every code and token is bound to one seller's grant.
+
+- Authorization code: the consent page records the grant and hands it to the code it issues
+  (``request.partner_grant``); exchanging the code binds the tokens to the same grant.
+- Client credentials: the app's one installation is its grant; it may ask for no more scopes.
+- Refresh token: the new tokens keep the grant of the token they replace.
+
+A grant that is revoked, or whose seller is suspended, issues nothing (``invalid_grant``).
+"""
+
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from partners.models import GrantedCode, GrantedToken, PartnerGrant
+from partners.services import installation_of
+from tenants.scope import cross_tenant_scope, tenant_scope
+
+
+class PartnerOAuth2Validator(OAuth2Validator):
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return False
+        with cross_tenant_scope():
+            binding = (
+                GrantedCode.objects.select_related("grant__tenant")
+                .filter(code__code=code, code__application=client)
+                .first()
+            )
+        return self._act_under(binding.grant if binding else None, request)
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
+        if request.grant_type == "client_credentials":
+            grant = installation_of(request.client)
+            return sorted(grant.scopes) if grant is not None else []
+        return super().get_default_scopes(client_id, request, *args, **kwargs)
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
+            return False
+        if request.grant_type != "client_credentials":
+            return True
+        grant = installation_of(client)
+        return self._act_under(grant, request) and set(scopes) <= grant.scopes
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        previous = request.refresh_token_instance
+        issued_from = (  # a token rotated in its grace period no longer points to its access token
+            {"access_token_id": previous.access_token_id}
+            if previous.access_token_id is not None
+            else {"access_token__source_refresh_token": previous}
+        )
+        with cross_tenant_scope():
+            binding = (
+                GrantedToken.objects.select_related("grant__tenant").filter(**issued_from).first()
+            )
+        return self._act_under(binding.grant if binding else None, request)
+
+    @staticmethod
+    def _act_under(grant: PartnerGrant | None, request) -> bool:
+        if grant is None or not grant.is_usable:
+            return False
+        request.partner_grant = grant
+        return True
+
+    def _create_authorization_code(self, request, code, expires=None):
+        grant = getattr(request, "partner_grant", None)
+        if grant is None or not grant.is_usable:
+            raise errors.AccessDeniedError(
+                description="Choose the seller the app acts for.", request=request
+            )
+        issued = super()._create_authorization_code(request, code, expires)
+        with tenant_scope(grant.tenant):
+            GrantedCode.objects.create(tenant=grant.tenant, code=issued, grant=grant)
+        return issued
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        grant = request.partner_grant
+        with tenant_scope(grant.tenant):
+            GrantedToken.objects.create(tenant=grant.tenant, access_token=access_token, grant=grant)
+        return access_token

@@ -1,0 +1,21 @@
+"""The OAuth2 scopes a partner app may ask for, and what each one lets it do."""
+
+SCOPES: dict[str, str] = {
+    "orders:read": "See orders, their payments, refunds and QR codes",
+    "orders:write": "Create, cancel and refund orders",
+    "stores:read": "See stores",
+    "stores:write": "Create, change and delete stores",
+    "pos:read": "See points of sale and their fixed QR codes",
+    "pos:write": "Create, change and delete points of sale",
+    "webhooks:write": "Register webhook endpoints and see their deliveries",
+}
+
+
+def parse(scope: str) -> frozenset[str]:
+    """A space-separated scope string as a set."""
+    return frozenset(scope.split())
+
+
+def join(scopes: frozenset[str] | set[str]) -> str:
+    """A set of scopes as a space-separated string, in the order of ``SCOPES``."""
+    return " ".join(name for name in SCOPES if name in scopes)
