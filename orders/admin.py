@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from orders import notifications
 from orders.errors import OrderError
 from orders.models import MercadoPagoCall, Notification, Order, OrderItem, Payment, Refund
-from tenants.admin_mixins import TenantAdminMixin, TenantOwnedAdmin
-from tenants.roles import Capability, role_can, sees_every_tenant
+from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantAdminMixin, TenantOwnedAdmin
+from tenants.roles import Capability
 
 
 def _pretty_json(value) -> str:
@@ -24,42 +24,6 @@ def _pretty_json(value) -> str:
         return "—"
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
-
-
-class ReadOnly:
-    """Rows shown here are never added, changed or deleted: only services write them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(ReadOnly, admin.TabularInline):
-    """An inline of the order page that shows rows and never changes them.
-
-    Its rows are the order's, so whoever may view the order may view them (members have no
-    Django model permissions; their role decides, as in ``TenantAdminMixin``).
-    """
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_view_permission(self, request, obj=None):
-        if sees_every_tenant(request.user):
-            return super().has_view_permission(request, obj)
-        if request.tenant is None or (obj is not None and obj.tenant_id != request.tenant.pk):
-            return False
-        return role_can(request.tenant_role, Capability.VIEW)
 
 
 class OrderItemInline(ReadOnlyInline):

@@ -1,19 +1,23 @@
 """The OAuth2 provider's validator: every code and token is bound to one seller's grant.
 
-- Authorization code: the consent page records the grant and hands it to the code it issues
-  (``request.partner_grant``); exchanging the code binds the tokens to the same grant.
+- Authorization code: the consent page names the seller (``request.consent_tenant``); as the code
+  is issued, after oauthlib has validated the request, the consent is recorded and the code is
+  bound to its grant; exchanging the code binds the tokens to the same grant.
 - Client credentials: the app's one installation is its grant; it may ask for no more scopes.
 - Refresh token: the new tokens keep the grant of the token they replace.
 
 A grant that is revoked, or whose seller is suspended, issues nothing (``invalid_grant``).
 """
 
+from django.db import transaction
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from partners.models import GrantedCode, GrantedToken, PartnerGrant
-from partners.services import installation_of
+from partners.services import ConsentRefused, installation_of, record_consent
 from tenants.scope import cross_tenant_scope, tenant_scope
+
+UNUSABLE_GRANT = "This app's access to the seller was revoked, or the seller is suspended."
 
 
 class PartnerOAuth2Validator(OAuth2Validator):
@@ -40,7 +44,9 @@ class PartnerOAuth2Validator(OAuth2Validator):
         if request.grant_type != "client_credentials":
             return True
         grant = installation_of(client)
-        return self._act_under(grant, request) and set(scopes) <= grant.scopes
+        if not self._act_under(grant, request):
+            raise errors.InvalidGrantError(description=UNUSABLE_GRANT, request=request)
+        return set(scopes) <= grant.scopes
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
@@ -65,14 +71,24 @@ class PartnerOAuth2Validator(OAuth2Validator):
         return True
 
     def _create_authorization_code(self, request, code, expires=None):
-        grant = getattr(request, "partner_grant", None)
-        if grant is None or not grant.is_usable:
+        tenant = getattr(request, "consent_tenant", None)
+        if tenant is None:
             raise errors.AccessDeniedError(
                 description="Choose the seller the app acts for.", request=request
             )
-        issued = super()._create_authorization_code(request, code, expires)
-        with tenant_scope(grant.tenant):
-            GrantedCode.objects.create(tenant=grant.tenant, code=issued, grant=grant)
+        try:
+            with transaction.atomic():
+                issued = super()._create_authorization_code(request, code, expires)
+                grant = record_consent(
+                    tenant=tenant,
+                    application=request.client,
+                    user=request.user,
+                    requested=frozenset(request.scopes),
+                )
+                with tenant_scope(tenant):
+                    GrantedCode.objects.create(tenant=tenant, code=issued, grant=grant)
+        except ConsentRefused as refused:
+            raise errors.AccessDeniedError(description=str(refused), request=request) from None
         return issued
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):

@@ -18,6 +18,10 @@ class UnknownScope(ValueError):
     """A scope that is not one of ``partners.scopes.SCOPES``."""
 
 
+class ConsentRefused(Exception):
+    """The user may not let apps act for the seller: not its owner or manager, or suspended."""
+
+
 def _checked(requested: frozenset[str]) -> frozenset[str]:
     unknown = sorted(requested - scopes.SCOPES.keys())
     if unknown:
@@ -40,9 +44,12 @@ def record_consent(
 ) -> PartnerGrant:
     """Record that ``user`` lets ``application`` act for ``tenant`` with the ``requested`` scopes.
 
-    A new consent for an app already granted adds the scopes and lifts a revocation.
+    A new consent for an app already granted adds the scopes and lifts a revocation. Only the
+    seller's owners and managers may consent, and only while it is active (``ConsentRefused``).
     """
     _checked(requested)
+    if not tenants_user_may_connect(user).filter(pk=tenant.pk).exists():
+        raise ConsentRefused("Only an owner or a manager of an active seller can connect an app.")
     with tenant_scope(tenant), transaction.atomic():
         grant, created = PartnerGrant.objects.select_for_update().get_or_create(
             tenant=tenant,

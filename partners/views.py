@@ -1,19 +1,25 @@
 """The consent page of the OAuth2 authorization code flow: a seller's owner or manager picks the
-seller the partner app will act for and agrees to the scopes it asked for."""
+seller the partner app will act for and agrees to the scopes it asked for.
+
+The page is always shown: without a consent there is no seller to act for, so an application's
+``skip_authorization`` and a client's ``approval_prompt=auto``, which in DOT authorize without the
+page, show it too. The validator records the consent as it issues the code (``partners.oauth``).
+"""
 
 from django import forms
-from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
-from oauthlib.oauth2.rfc6749 import errors
 
 from partners import scopes
-from partners.services import record_consent, tenants_user_may_connect
+from partners.services import tenants_user_may_connect
+from tenants.models import Tenant
 
 
 class ConsentForm(AllowForm):
-    tenant = forms.ModelChoiceField(queryset=None, label="Seller", empty_label=None, required=False)
+    tenant = forms.ModelChoiceField(
+        queryset=Tenant.objects.none(), label="Seller", empty_label=None, required=False
+    )
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -21,17 +27,17 @@ class ConsentForm(AllowForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("allow") and cleaned.get("tenant") is None:
+        if cleaned.get("allow") and cleaned.get("tenant") is None and "tenant" not in self.errors:
             self.add_error("tenant", "Choose the seller the app will act for.")
         return cleaned
 
 
-class ConsentView(AuthorizationView):
-    """DOT's authorization endpoint with a seller to choose; consent is recorded per seller.
+class _ConsentNeeded(Exception):
+    """DOT is about to authorize a request without the consent page."""
 
-    ``skip_authorization`` on an application is not honoured: without a consent there is no
-    seller to act for, so such a request is denied.
-    """
+
+class ConsentView(AuthorizationView):
+    """DOT's authorization endpoint with a seller to choose; consent is recorded per seller."""
 
     form_class = ConsentForm
     template_name = "partners/consent.html"
@@ -39,29 +45,30 @@ class ConsentView(AuthorizationView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except _ConsentNeeded:
+            return self.render_to_response(self.get_context_data(**self.oauth2_data))
+
     def form_valid(self, form):
-        self.consent_tenant = form.cleaned_data.get("tenant")
+        self.consent_tenant = form.cleaned_data["tenant"]
         return super().form_valid(form)
 
-    def create_authorization_response(self, request, scopes_asked, credentials, allow):
+    def form_invalid(self, form):
+        """The page again, with the form's errors, for the app and scopes the form carries."""
+        asked = scopes.parse(form.data.get("scope", ""))
+        context = {
+            "application": get_application_model()
+            .objects.filter(client_id=form.data.get("client_id", ""))
+            .first(),
+            "scopes_descriptions": [text for name, text in scopes.SCOPES.items() if name in asked],
+        }
+        return self.render_to_response(self.get_context_data(form=form, **context))
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
         tenant = getattr(self, "consent_tenant", None)
         if allow and tenant is None:
-            raise OAuthToolkitError(
-                error=errors.AccessDeniedError(
-                    description="A seller must consent on the consent page.",
-                    state=credentials.get("state"),
-                ),
-                redirect_uri=credentials["redirect_uri"],
-            )
-        if allow:
-            application = get_application_model().objects.get(client_id=credentials["client_id"])
-            credentials = {
-                **credentials,
-                "partner_grant": record_consent(
-                    tenant=tenant,
-                    application=application,
-                    user=request.user,
-                    requested=scopes.parse(scopes_asked),
-                ),
-            }
-        return super().create_authorization_response(request, scopes_asked, credentials, allow)
+            raise _ConsentNeeded
+        credentials = {**credentials, "consent_tenant": tenant}
+        return super().create_authorization_response(request, scopes, credentials, allow)

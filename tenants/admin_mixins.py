@@ -111,3 +111,39 @@ class TenantAdminMixin:
 
 class TenantOwnedAdmin(TenantAdminMixin, admin.ModelAdmin):
     """Base class for the admin of a tenant-owned model."""
+
+
+class ReadOnly:
+    """Rows shown here are never added, changed or deleted: only services write them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    """An inline that shows rows and never changes them.
+
+    Its rows are the parent's, so whoever may view the parent may view them (members have no
+    Django model permissions; their role decides, as in ``TenantAdminMixin``).
+    """
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_view_permission(self, request, obj=None):
+        if sees_every_tenant(request.user):
+            return super().has_view_permission(request, obj)
+        if request.tenant is None or (obj is not None and obj.tenant_id != request.tenant.pk):
+            return False
+        return role_can(request.tenant_role, Capability.VIEW)

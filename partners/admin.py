@@ -1,0 +1,234 @@
+"""The admin of partner apps: the seller's connected apps, installing an API client, and the
+webhook endpoints and deliveries (read-only).
+
+Every page is scoped to the seller the member acts for (``TenantOwnedAdmin``); platform staff see
+every seller's rows. Members whose role has ``Capability.MANAGE_INTEGRATIONS`` (owners and
+managers) may revoke a connected app and install an API client; other members only look.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from oauth2_provider.models import get_application_model
+
+from partners import scopes, services
+from partners.models import DeliveryAttempt, PartnerGrant, WebhookDelivery, WebhookEndpoint
+from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantOwnedAdmin
+from tenants.roles import Capability
+from tenants.scope import tenant_scope
+
+Application = get_application_model()
+
+
+class InstallForm(forms.ModelForm):
+    """An API client: a confidential app that acts for this seller alone (client credentials)."""
+
+    name = forms.CharField(
+        max_length=255, help_text="Who will use it, for example “Back-office ERP”."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=list(scopes.SCOPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What it may do. Its tokens can ask for these and no more.",
+    )
+
+    class Meta:
+        model = PartnerGrant
+        fields = ["tenant"]
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "access"
+    parameter_name = "access"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("active", "revoked"):
+            return queryset.filter(revoked_at__isnull=self.value() == "active")
+        return queryset
+
+
+@admin.register(PartnerGrant)
+class PartnerGrantAdmin(TenantOwnedAdmin):
+    """Connected apps, read-only, with a "Revoke access" action; adding installs an API client.
+
+    The client secret of an installed client is shown once, on the page that follows the form:
+    it is stored hashed and no page can show it again.
+    """
+
+    change_capability = Capability.MANAGE_INTEGRATIONS
+    change_list_template = "admin/partners/partnergrant/change_list.html"
+    list_display = ["application", "kind", "scope_list", "granted_by", "created_at", "revoked_at"]
+    list_filter = [RevokedFilter]
+    search_fields = ["application__name", "application__client_id"]
+    list_select_related = ["application", "granted_by"]
+    readonly_fields = [
+        "application",
+        "client_id",
+        "kind",
+        "scope_list",
+        "granted_by",
+        "created_at",
+        "updated_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    @admin.display(description="how it connects")
+    def kind(self, grant: PartnerGrant) -> str:
+        if grant.application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS:
+            return "API client installed here (client credentials)"
+        return "Consent of a member (authorization code)"
+
+    @admin.display(description="client id")
+    def client_id(self, grant: PartnerGrant) -> str:
+        return grant.application.client_id
+
+    @admin.display(description="scopes")
+    def scope_list(self, grant: PartnerGrant) -> str:
+        return ", ".join(name for name in scopes.SCOPES if name in grant.scopes)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "name", "scopes"]
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj) if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = InstallForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"title": "Connected apps", **(extra_context or {})}
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        context = {
+            "title": "Install an API client",
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return super().add_view(request, form_url, context)
+
+    def save_model(self, request, obj, form, change):
+        tenant = obj.tenant if self._is_platform_staff(request) else request.tenant
+        application, secret = services.install_application(
+            tenant=tenant,
+            name=form.cleaned_data["name"],
+            requested=frozenset(form.cleaned_data["scopes"]),
+            user=request.user,
+        )
+        with tenant_scope(tenant):
+            obj.pk = PartnerGrant.objects.values_list("pk", flat=True).get(application=application)
+        obj.refresh_from_db()
+        obj.new_client_secret = secret  # for response_add, the one page that shows it
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API client installed",
+            "opts": self.opts,
+            "grant": obj,
+            "client_secret": obj.new_client_secret,
+            "token_url": request.build_absolute_uri(reverse("oauth2_provider:token")),
+        }
+        return TemplateResponse(request, "admin/partners/partnergrant/installed.html", context)
+
+    @admin.action(description="Revoke access", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        grants = list(queryset.filter(revoked_at__isnull=True).select_related("tenant"))
+        for grant in grants:
+            services.revoke_grant(tenant=grant.tenant, grant=grant)
+        self.message_user(
+            request, f"Access revoked for {len(grants)} app(s); their tokens stopped working."
+        )
+        if len(grants) < queryset.count():
+            self.message_user(
+                request, "Apps already revoked were left as they were.", messages.INFO
+            )
+
+    def has_revoke_permission(self, request) -> bool:
+        if self._is_platform_staff(request):
+            return request.user.has_perm("partners.change_partnergrant")
+        return self._member_can(request, Capability.MANAGE_INTEGRATIONS)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnly, TenantOwnedAdmin):
+    """Partners' webhook endpoints, read-only (partners manage them through the API); never
+    their signing secret."""
+
+    list_display = ["url", "event_list", "is_active", "application", "created_at", "deliveries"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    list_select_related = ["application"]
+    fields = readonly_fields = [
+        "url",
+        "event_list",
+        "description",
+        "is_active",
+        "application",
+        "created_at",
+        "updated_at",
+        "deliveries",
+    ]
+
+    @admin.display(description="events")
+    def event_list(self, endpoint: WebhookEndpoint) -> str:
+        return ", ".join(endpoint.events)
+
+    @admin.display(description="deliveries")
+    def deliveries(self, endpoint: WebhookEndpoint) -> str:
+        url = reverse("admin:partners_webhookdelivery_changelist")
+        return format_html('<a href="{}?endpoint__id__exact={}">Deliveries</a>', url, endpoint.pk)
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ["created_at", "status_code", "duration_ms", "error", "response_body"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly, TenantOwnedAdmin):
+    """Each event sent to an endpoint, read-only, with every attempt and what it was answered."""
+
+    list_display = [
+        "created_at",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event_type", "endpoint"]
+    search_fields = ["event_id", "endpoint__url"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "event_id",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "created_at",
+        "delivered_at",
+        "payload",
+    ]
+    inlines = [DeliveryAttemptInline]
