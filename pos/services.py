@@ -144,8 +144,13 @@ def save_pos(*, tenant: Tenant, pos: PointOfSale) -> PointOfSale:
 
 
 def delete_pos(*, tenant: Tenant, pos: PointOfSale) -> None:
-    """Delete a point of sale in Mercado Pago and locally."""
+    """Delete a point of sale that has taken no orders, in Mercado Pago and locally.
+
+    A POS with orders stays: its orders keep pointing at it (their history names the POS).
+    """
     with tenant_scope(tenant):
+        if pos.orders.exists():
+            raise ValidationError("This point of sale has orders; it cannot be deleted.")
         if pos.mp_pos_id is not None:
             _remote_delete(tenant, "pos", pos.mp_pos_id)
         pos.delete()

@@ -15,7 +15,7 @@ from pos.models import PointOfSale, Store, SyncState
 from pos.tasks import sync_pos
 from sandbox.seed import seller_access_token
 from tenants.scope import tenant_scope
-from tests.factories import make_connected_tenant, make_store, make_tenant
+from tests.factories import make_connected_tenant, make_order, make_store, make_tenant
 from tests.faults import set_faults
 from tests.mercadopago import transactions_seen_by_the_sandbox
 
@@ -336,3 +336,15 @@ def test_a_refused_change_is_put_back_as_it_was(seller, store):
 
     with tenant_scope(seller):
         assert Store.objects.get().latitude == STORE["latitude"]
+
+
+def test_a_pos_that_took_orders_is_kept_locally_and_in_mercado_pago(seller, store, mp, token):
+    pos = services.create_pos(tenant=seller, store=store, name="Caja 1", external_id="KEPT1")
+    make_order(seller, pos=pos)
+
+    with pytest.raises(ValidationError, match="has orders"):
+        services.delete_pos(tenant=seller, pos=pos)
+
+    assert mp.get_pos(token, pos.mp_pos_id).external_id == "KEPT1"
+    with tenant_scope(seller):
+        assert PointOfSale.objects.filter(pk=pos.pk).exists()
