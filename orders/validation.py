@@ -247,6 +247,8 @@ def _check_total(check: _Checker, order: OrderInput, items_total: Decimal | None
     if items_total is not None or (cash_out is not None and not order.items):
         expected = (items_total or Decimal(0)) + (cash_out or Decimal(0))
     if order.total_amount is None:
+        if expected is not None and not check.amount("total_amount", "total_amount", expected):
+            return Decimal(0)  # the items add up to more than an order may be
         return expected or Decimal(0)
     if not check.amount("total_amount", "total_amount", order.total_amount):
         return Decimal(0)

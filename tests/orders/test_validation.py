@@ -224,6 +224,13 @@ def test_the_order_total_must_equal_the_items_total(seller, pos, api):
     assert_problem(error, "invalid_total_amount", "total_amount", "(50.00)")
 
 
+@pytest.mark.parametrize("api", BOTH)
+def test_items_that_add_up_to_more_than_an_order_may_be_are_refused(seller, pos, api):
+    items = (ItemInput("Yacht", Decimal("999999999999.99"), 10),)
+    error = refused(seller, pos, api, items=items)
+    assert_problem(error, "invalid_total_amount", "total_amount", "at most 999999999999.99")
+
+
 def test_a_legacy_total_must_include_the_cash_out(seller, pos):
     error = refused(
         seller, pos, INSTORE, cash_out_amount=Decimal("20.00"), total_amount=Decimal("50.00")

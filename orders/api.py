@@ -1,0 +1,464 @@
+"""``/api/v1/orders``: create, list, read, cancel and refund a seller's orders, and their QR image
+(docs/api.md, docs/orders.md).
+
+Orders are named by their ``uid``, never by their database id. The serializers here check the
+shape of the input only; every rule of an order (amounts, references, expiry, which POS) is
+``orders.services``'s, which answers with the error code Mercado Pago would give.
+``OrderSerializer`` is the order as the API shows it; it needs no request, so outbound webhooks
+use it too.
+"""
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders import services
+from orders.filters import OrderFilter
+from orders.models import Api, Mode, Order, OrderItem, Payment, Refund
+from orders.validation import ItemInput, TaxInput
+from partners.idempotency import HEADER as IDEMPOTENCY_HEADER
+from partners.idempotency import MAX_KEY_LENGTH, idempotent
+from partners.rest import NewestFirstPagination, TenantAPIMixin
+from pos import qr
+from pos.api import IgnoreAcceptHeader, qr_image_response, qr_image_schema
+from pos.models import PointOfSale
+from tenants.roles import Capability
+
+UID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+POSTGRES_MAX_INTEGER = 2_147_483_647
+
+
+def _amount(**kwargs) -> serializers.DecimalField:
+    """A money amount: a decimal string (a JSON number is accepted). Its rules (positive, the
+    currency's decimals, at most 999999999999.99) are checked by the order services."""
+    return serializers.DecimalField(max_digits=None, decimal_places=None, **kwargs)
+
+
+def _read_amount(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text=help_text
+    )
+
+
+# The order as the API shows it --------------------------------------------------------------
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    total_amount = _read_amount("unit_price x quantity.")
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "position",
+            "title",
+            "description",
+            "sku",
+            "category",
+            "unit_price",
+            "quantity",
+            "unit_measure",
+            "total_amount",
+        ]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    mercadopago_payment_id = serializers.CharField(
+        source="mp_payment_id",
+        read_only=True,
+        help_text="The Orders API's transaction id (PAY...) or the legacy API's payment id.",
+    )
+    amount_available_for_refund = _read_amount("What can still be refunded of this payment.")
+
+    class Meta:
+        model = Payment
+        fields = [
+            "mercadopago_payment_id",
+            "reference_id",
+            "amount",
+            "paid_amount",
+            "refunded_amount",
+            "amount_available_for_refund",
+            "status",
+            "status_detail",
+            "payment_method_id",
+            "payment_method_type",
+            "approved_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    mercadopago_refund_id = serializers.CharField(
+        source="mp_refund_id", read_only=True, help_text="Empty until Mercado Pago has made it."
+    )
+    payment = serializers.CharField(
+        source="payment.mp_payment_id",
+        read_only=True,
+        help_text="The mercadopago_payment_id of the refunded payment.",
+    )
+
+    class Meta:
+        model = Refund
+        fields = [
+            "mercadopago_refund_id",
+            "payment",
+            "amount",
+            "status",
+            "error_code",
+            "error_message",
+            "created_at",
+            "processed_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {
+                "help_text": "pending while Mercado Pago has not confirmed it (it is sent again), "
+                "processed, or failed (refused: error_code is Mercado Pago's)."
+            }
+        }
+
+
+class TaxSerializer(serializers.Serializer):
+    """A tax of the whole order as an amount (Colombia's IVA)."""
+
+    type = serializers.CharField(default="IVA", help_text="IVA.")
+    value = _amount(help_text="The tax amount, not a rate.")
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order with its items, payments and refunds."""
+
+    pos = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The id of its POS.")
+    store = serializers.IntegerField(
+        source="pos.store_id", read_only=True, help_text="The id of its POS's store."
+    )
+    mercadopago_order_id = serializers.CharField(
+        source="mp_order_id",
+        read_only=True,
+        help_text="Mercado Pago's order id; empty while pending, and for a legacy static order.",
+    )
+    taxes = TaxSerializer(many=True, read_only=True)
+    paid_amount = _read_amount("What the buyer paid.")
+    refunded_amount = _read_amount("What was refunded.")
+    amount_available_for_refund = _read_amount("What can still be refunded.")
+    items = OrderItemSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    refunds = RefundSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "uid",
+            "external_reference",
+            "api",
+            "mode",
+            "status",
+            "status_detail",
+            "error_code",
+            "error_message",
+            "pos",
+            "store",
+            "title",
+            "description",
+            "currency",
+            "total_amount",
+            "cash_out_amount",
+            "marketplace_fee",
+            "taxes",
+            "paid_amount",
+            "refunded_amount",
+            "amount_available_for_refund",
+            "qr_data",
+            "expires_at",
+            "mercadopago_order_id",
+            "items",
+            "payments",
+            "refunds",
+            "created_at",
+            "updated_at",
+            "paid_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "uid": {"help_text": "The order's id in this API."},
+            "status": {
+                "help_text": "pending (saved; Mercado Pago has not accepted it yet: it is sent "
+                "again in the background), created (waiting for the buyer), processed (paid), "
+                "canceled, expired, refunded, or failed (Mercado Pago refused it: see error_code)."
+            },
+            "error_code": {"help_text": "Why it failed, or why it is still pending."},
+            "qr_data": {
+                "help_text": "The EMVCo text of the order's own QR (dynamic and hybrid orders). "
+                "Empty for a static order: the buyer scans its POS's fixed QR. qr.png and qr.svg "
+                "draw whichever QR the buyer scans."
+            },
+        }
+
+
+# What a request sends -----------------------------------------------------------------------
+
+
+def _item_text(name: str, **kwargs) -> serializers.CharField:
+    """A text of an item, at most as long as its column."""
+    return serializers.CharField(max_length=OrderItem._meta.get_field(name).max_length, **kwargs)
+
+
+class ItemInputSerializer(serializers.Serializer):
+    """A line of a new order."""
+
+    title = _item_text("title", allow_blank=True)
+    unit_price = _amount()
+    quantity = serializers.IntegerField(
+        required=False, max_value=POSTGRES_MAX_INTEGER, help_text="1 when absent."
+    )
+    unit_measure = _item_text(
+        "unit_measure", required=False, help_text="unit (default) or pack on the legacy API."
+    )
+    description = _item_text("description", required=False, allow_blank=True)
+    sku = _item_text("sku", required=False, allow_blank=True, help_text="Your product code.")
+    category = _item_text("category", required=False, allow_blank=True)
+    total_amount = _amount(
+        required=False, allow_null=True, help_text="When given, unit_price x quantity."
+    )
+
+    def validate(self, attrs: dict) -> ItemInput:
+        return ItemInput(**attrs)
+
+
+class TaxInputSerializer(TaxSerializer):
+    def validate(self, attrs: dict) -> TaxInput:
+        return TaxInput(**attrs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class PointOfSaleField(serializers.PrimaryKeyRelatedField):
+    """A POS of the acting seller by id; another seller's is as unknown as one that never was."""
+
+    default_error_messages = {"does_not_exist": "Choose a point of sale of this seller."}
+
+    def get_queryset(self) -> QuerySet[PointOfSale]:
+        return PointOfSale.objects.select_related("store")
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """A new order, as ``orders.services.create_order`` takes it."""
+
+    pos = PointOfSaleField(help_text="The id of one of the seller's points of sale (synced).")
+    api = serializers.ChoiceField(choices=Api.choices)
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    external_reference = serializers.CharField(
+        allow_blank=True, help_text="Your reference, unique per seller: 1 to 64 [A-Za-z0-9_-]."
+    )
+    title = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(
+        required=False, allow_blank=True, help_text="At most 150 characters on the Orders API."
+    )
+    items = ItemInputSerializer(many=True, required=False)
+    total_amount = _amount(
+        required=False,
+        allow_null=True,
+        help_text="The items' total plus cash_out_amount; needed when there are no items.",
+    )
+    cash_out_amount = _amount(
+        required=False, allow_null=True, help_text="Cash given to the buyer (legacy API only)."
+    )
+    taxes = TaxInputSerializer(many=True, required=False, help_text="Colombia's IVA (MCO only).")
+    expiration_date = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When it stops being payable (with its offset)."
+    )
+    expiration_time = serializers.DurationField(
+        required=False,
+        allow_null=True,
+        help_text="How long it stays payable, ISO 8601 (PT15M); 30 seconds to 3600 hours. "
+        "Give it or expiration_date, not both; the deployment's default when neither.",
+    )
+    marketplace_fee = _amount(
+        required=False,
+        allow_null=True,
+        help_text="The integrator's fee (sellers connected through OAuth only); the seller's "
+        "fee policy when absent.",
+    )
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    amount = _amount(
+        required=False,
+        allow_null=True,
+        help_text="What to refund; everything still refundable when absent.",
+    )
+
+
+# The endpoints ------------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=f"Up to {MAX_KEY_LENGTH} printable characters, e.g. a UUID. A retry with the same "
+    "key and body gets the first answer (header `Idempotent-Replayed: true`) and does nothing "
+    "twice; the same key with another body is 409 `idempotency_key_reused`.",
+)
+
+CREATE_EXAMPLE = OpenApiExample(
+    "A dynamic QR on the Orders API",
+    request_only=True,
+    value={
+        "pos": 1,
+        "api": "v1",
+        "mode": "dynamic",
+        "external_reference": "sale-1042",
+        "title": "Table 7",
+        "items": [
+            {"title": "Bife de chorizo", "unit_price": "85.00", "quantity": 1, "sku": "BIFE-1"}
+        ],
+        "total_amount": "85.00",
+        "expiration_time": "PT15M",
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List orders", description="Newest first."),
+    retrieve=extend_schema(summary="Get an order"),
+)
+class OrderViewSet(
+    TenantAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """A seller's orders, paid with a QR in Mercado Pago."""
+
+    lookup_field = "uid"
+    lookup_value_regex = UID_PATTERN
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    pagination_class = NewestFirstPagination
+    read_scope = "orders:read"
+    write_scope = "orders:write"
+    write_capability = Capability.CREATE_ORDERS
+    action_capabilities = {
+        "create": Capability.CREATE_ORDERS,
+        "cancel": Capability.CANCEL_ORDERS,
+        "refund": Capability.REFUND_ORDERS,
+    }
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return Order.objects.select_related("pos").prefetch_related(
+            "items", "payments", Prefetch("refunds", Refund.objects.select_related("payment"))
+        )
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        if self.action == "create":
+            return OrderCreateSerializer
+        if self.action == "refund":
+            return RefundRequestSerializer
+        return OrderSerializer
+
+    def _answer(self, order: Order, status_code: int = status.HTTP_200_OK) -> Response:
+        """``order`` as it is now, with its items, payments and refunds."""
+        order = self.get_queryset().get(pk=order.pk)
+        return Response(OrderSerializer(order).data, status=status_code)
+
+    @extend_schema(
+        summary="Create an order",
+        description="Validated with the rules of the chosen Mercado Pago API (400 names the "
+        "field and gives Mercado Pago's error code), then created in Mercado Pago. The answer "
+        "is 201 with the order: `created`, or `pending` when Mercado Pago could not answer (it "
+        "is sent again in the background, never twice). A legacy dynamic QR that got no answer "
+        "cannot be sent again: 503, create a new one.",
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[CREATE_EXAMPLE],
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.create_order(tenant=self.tenant, **serializer.validated_data)
+        return self._answer(order, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel an order",
+        description="An order waiting for payment (`created`); a legacy dynamic QR cannot be "
+        "deleted in Mercado Pago (409 `legacy_dynamic_order_cannot_be_deleted`). Answers the "
+        "canceled order.",
+        operation_id="orders_cancel",
+        request=None,
+        responses={200: OrderSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def cancel(self, request: Request, uid: str) -> Response:
+        return self._answer(services.cancel_order(tenant=self.tenant, order=self.get_object()))
+
+    @extend_schema(
+        summary="Refund an order",
+        description="All of a paid order, or `amount` of it; partial refunds may be repeated "
+        "up to what was paid. Answers 201 with the order and its refunds; a refund that Mercado "
+        "Pago could not take yet is `pending` and is sent again in the background.",
+        operation_id="orders_refund",
+        request=RefundRequestSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[OpenApiExample("Part of it", value={"amount": "40.00"}, request_only=True)],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def refund(self, request: Request, uid: str) -> Response:
+        order = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.refund_order(tenant=self.tenant, order=order, **serializer.validated_data)
+        return self._answer(order, status.HTTP_201_CREATED)
+
+    def _qr_image(self, request: Request, image_format: qr.ImageFormat) -> HttpResponse:
+        payload = self.get_object().scan_payload
+        if not payload:
+            raise Http404("This order has no QR yet: Mercado Pago has not accepted it.")
+        return qr_image_response(request, payload, image_format)
+
+    @extend_schema(
+        summary="The QR of an order, as PNG",
+        description="What the buyer scans: the order's qr_data, or for a static order its "
+        "POS's fixed QR. 404 while there is none.",
+        operation_id="orders_qr_png",
+        **qr_image_schema(qr.PNG, "The QR"),
+    )
+    @action(
+        detail=True,
+        url_path="qr.png",
+        url_name="qr-png",
+        content_negotiation_class=IgnoreAcceptHeader,
+    )
+    def qr_png(self, request: Request, uid: str) -> HttpResponse:
+        return self._qr_image(request, qr.PNG)
+
+    @extend_schema(
+        summary="The QR of an order, as SVG",
+        description="What the buyer scans: the order's qr_data, or for a static order its "
+        "POS's fixed QR. 404 while there is none.",
+        operation_id="orders_qr_svg",
+        **qr_image_schema(qr.SVG, "The QR"),
+    )
+    @action(
+        detail=True,
+        url_path="qr.svg",
+        url_name="qr-svg",
+        content_negotiation_class=IgnoreAcceptHeader,
+    )
+    def qr_svg(self, request: Request, uid: str) -> HttpResponse:
+        return self._qr_image(request, qr.SVG)
