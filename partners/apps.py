@@ -5,3 +5,6 @@ class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = "Partner apps"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from partners import receivers  # noqa: F401 (connects the order events to webhooks)

@@ -19,6 +19,7 @@ MERCADOPAGO_HTTP_TRANSPORT = "tests.mercadopago.sandbox_transport"
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 SANDBOX_WEBHOOK_URL = ""  # tests that receive webhooks point the sandbox at their own server
 MERCADOPAGO_BACKOFF_BASE = 0  # retries go at once: tests do not wait on backoff
+API_THROTTLE_RATE = ""  # the schema-wide fuzzing sends more; the throttle's test sets a rate
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -32,3 +33,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(Path(tempfile.gettempdir()) / f"merchant-platform-tests-{os.getpid()}.sqlite3")
     }
     DATABASES["default"]["OPTIONS"]["init_command"] += "; PRAGMA synchronous=OFF"  # no fsync
+
+WEBHOOKS_BACKOFF_BASE = 0  # partner webhooks retry at once
+WEBHOOKS_ALLOW_PRIVATE_URLS = True  # partner endpoints in tests listen on 127.0.0.1

@@ -1,0 +1,25 @@
+"""Order events for partners' webhooks, from the orders app's status signal."""
+
+from django.dispatch import receiver
+
+from orders.models import Order, Status
+from orders.transitions import status_changed
+from partners import webhooks
+from partners.models import Event
+
+ORDER_EVENTS = {
+    Status.CREATED: Event.ORDER_CREATED,
+    Status.PROCESSED: Event.ORDER_PROCESSED,
+    Status.CANCELED: Event.ORDER_CANCELED,
+    Status.EXPIRED: Event.ORDER_EXPIRED,
+    Status.REFUNDED: Event.ORDER_REFUNDED,
+}
+
+
+@receiver(status_changed, dispatch_uid="partners.emit_order_event")
+def emit_order_event(sender, order: Order, previous: str, **kwargs) -> None:
+    """Once an order's new status is committed, queue its event for the subscribed endpoints
+    (``pending`` and ``failed`` have none)."""
+    event_type = ORDER_EVENTS.get(order.status)
+    if event_type is not None:
+        webhooks.emit_order_event(tenant=order.tenant, order=order, event_type=event_type)

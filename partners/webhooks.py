@@ -1,0 +1,469 @@
+"""Partners' signed outbound webhooks: subscribing endpoints, emitting events, signing, delivering.
+
+An event becomes one ``WebhookDelivery`` per endpoint subscribed to it, whose payload is
+``{"id", "type", "created", "data"}``. Each attempt POSTs that JSON with three headers:
+
+    X-Platform-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+    X-Platform-Event: <type>
+    X-Platform-Delivery: <id>   (the same on every retry: partners drop the ones already seen)
+
+A 2xx answer delivers it; anything else (another status, a timeout, a refused connection, an
+address that is not public) is recorded as a ``DeliveryAttempt`` and tried again after
+``WEBHOOKS_BACKOFF_BASE * 2**n`` seconds (at most ``WEBHOOKS_BACKOFF_MAX``), until
+``WEBHOOKS_MAX_ATTEMPTS`` attempts have failed. An attempt is claimed by a conditional UPDATE that
+moves ``next_attempt_at`` ahead by a lease, so two workers never send the same attempt and no row
+lock or transaction is held while the partner answers. ``verify_signature`` is the reference
+check for partners (docs/api.md shows it).
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from partners.models import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryAttempt,
+    Event,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from tenants.models import Tenant
+from tenants.scope import cross_tenant_scope, tenant_scope
+
+if TYPE_CHECKING:
+    from oauth2_provider.models import AbstractApplication
+
+    from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Platform-Signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that makes the secret recognisable)
+BODY_KEPT = 1000  # characters of the partner's answer kept on the attempt
+DUE_BATCH = 500  # deliveries the beat task re-queues per run
+
+
+# Endpoints ------------------------------------------------------------------------------------
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def subscribe(
+    *,
+    tenant: Tenant,
+    url: str,
+    events: list[str],
+    description: str = "",
+    is_active: bool = True,
+    application: "AbstractApplication | None" = None,
+) -> WebhookEndpoint:
+    """Register ``url`` to receive ``events`` of ``tenant``, with a new signing secret.
+
+    The returned endpoint's ``secret`` is the only time the secret is readable by the caller's
+    user: show it once. Raises ``ValidationError`` (per field) for a URL or events refused.
+    """
+    _check(url=url, events=events)
+    with tenant_scope(tenant):
+        return WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url=url,
+            events=_in_order(events),
+            description=description,
+            is_active=is_active,
+            secret=generate_secret(),
+            application=application,
+        )
+
+
+def update_endpoint(
+    *,
+    tenant: Tenant,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change the given fields of ``endpoint`` (None: unchanged); checked as ``subscribe`` does."""
+    _check(url=url, events=events)
+    changes = {
+        "url": url,
+        "events": _in_order(events) if events is not None else None,
+        "description": description,
+        "is_active": is_active,
+    }
+    with tenant_scope(tenant):
+        for field, value in changes.items():
+            if value is not None:
+                setattr(endpoint, field, value)
+        endpoint.save()
+    return endpoint
+
+
+def rotate_secret(*, tenant: Tenant, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Give ``endpoint`` a new secret at once (the old one stops signing); show it once."""
+    with tenant_scope(tenant):
+        endpoint.secret = generate_secret()
+        endpoint.save(update_fields=["secret", "updated_at"])
+    return endpoint
+
+
+def unsubscribe(*, tenant: Tenant, endpoint: WebhookEndpoint) -> None:
+    """Delete ``endpoint`` with its deliveries and their attempts."""
+    with tenant_scope(tenant):
+        endpoint.delete()
+
+
+def _check(*, url: str | None, events: list[str] | None) -> None:
+    problems = {}
+    if url is not None and (problem := url_problem(url)):
+        problems["url"] = ValidationError(problem, code="url_not_allowed")
+    if events is not None:
+        unknown = sorted(set(events) - set(SUBSCRIBABLE_EVENTS))
+        if unknown:
+            problems["events"] = ValidationError(
+                f"Unknown events: {', '.join(unknown)}.", code="invalid_choice"
+            )
+        elif not events:
+            problems["events"] = ValidationError("Choose at least one event.", code="empty")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _in_order(events: list[str]) -> list[str]:
+    """The chosen events once each, in the order of ``Event``."""
+    return [event.value for event in SUBSCRIBABLE_EVENTS if event in events]
+
+
+def url_problem(url: str) -> str:
+    """Why an endpoint may not have ``url`` ("" if it may): https, unless private URLs are
+    allowed or DEBUG is on, and no literal address that is not public. Host names are checked
+    when a delivery resolves them."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (
+        parts.scheme == "http" and (settings.WEBHOOKS_ALLOW_PRIVATE_URLS or settings.DEBUG)
+    ):
+        return "Use an https:// URL."
+    if not parts.hostname:
+        return "The URL needs a host."
+    if settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
+        return ""
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return ""
+    return "" if _is_public(address) else "Use a public address, not a private or reserved one."
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
+
+
+# Events ---------------------------------------------------------------------------------------
+
+
+def subscribed_endpoints(*, tenant: Tenant, event_type: str) -> list[WebhookEndpoint]:
+    """The active endpoints of ``tenant`` that receive ``event_type``."""
+    with tenant_scope(tenant):
+        active = WebhookEndpoint.objects.filter(is_active=True).order_by("pk")
+        return [endpoint for endpoint in active if event_type in endpoint.events]
+
+
+def emit_order_event(*, tenant: Tenant, order: "Order", event_type: str) -> list[WebhookDelivery]:
+    """Queue ``event_type`` about ``order`` for every endpoint subscribed to it."""
+    endpoints = subscribed_endpoints(tenant=tenant, event_type=event_type)
+    if not endpoints:
+        return []
+    from orders.api import OrderSerializer  # the API's own representation of an order
+
+    with tenant_scope(tenant):
+        data = {"order": OrderSerializer(order).data}
+    return emit(tenant=tenant, event_type=event_type, data=data, endpoints=endpoints)
+
+
+def send_test_event(*, tenant: Tenant, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a ``webhook.test`` event for ``endpoint`` now (active or not); its delivery."""
+    data = {"endpoint": {"id": endpoint.pk}, "message": "A test event, sent on request."}
+    [delivery] = emit(tenant=tenant, event_type=Event.TEST, data=data, endpoints=[endpoint])
+    with tenant_scope(tenant):
+        delivery.refresh_from_db()  # with eager Celery it was attempted already
+    return delivery
+
+
+def emit(
+    *, tenant: Tenant, event_type: str, data: dict, endpoints: list[WebhookEndpoint]
+) -> list[WebhookDelivery]:
+    """One delivery of the event per endpoint, each queued once the transaction commits."""
+    from partners import tasks  # tasks call this module
+
+    created = timezone.now()
+    with tenant_scope(tenant), transaction.atomic():
+        deliveries = []
+        for endpoint in endpoints:
+            event_id = uuid.uuid4()
+            payload = {
+                "id": str(event_id),
+                "type": str(event_type),
+                "created": created.isoformat(),
+                "data": data,
+            }
+            delivery = WebhookDelivery.objects.create(
+                tenant=tenant,
+                endpoint=endpoint,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                next_attempt_at=created,
+            )
+            transaction.on_commit(
+                lambda pk=delivery.pk: tasks.deliver_webhook.delay(
+                    tenant_id=tenant.pk, delivery_id=pk
+                ),
+                robust=True,
+            )
+            deliveries.append(delivery)
+    return deliveries
+
+
+# Signing --------------------------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``X-Platform-Signature`` value of ``body`` sent at ``timestamp`` (unix seconds)."""
+    return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+
+
+def _digest(secret: str, timestamp: int | str, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, tolerance: int = 300, now: float | None = None
+) -> bool:
+    """Whether ``header`` (``X-Platform-Signature``) signs the raw ``body`` with ``secret``, at
+    most ``tolerance`` seconds from ``now`` (default: the clock). Partners check each delivery so,
+    on the bytes received, before parsing them; then they drop ids already seen."""
+    fields = [part.strip().partition("=") for part in header.split(",")]
+    timestamps = [value for name, _, value in fields if name == "t"]
+    signatures = [value for name, _, value in fields if name == "v1"]
+    if len(timestamps) != 1 or not timestamps[0].isdecimal() or not signatures:
+        return False
+    moment = time.time() if now is None else now
+    if abs(moment - int(timestamps[0])) > tolerance:
+        return False
+    expected = _digest(secret, timestamps[0], body).encode()
+    return any(hmac.compare_digest(expected, signature.encode()) for signature in signatures)
+
+
+# Delivering -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None = None
+    error: str = ""
+    body: str = ""
+    duration_ms: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Refused(Exception):
+    """The endpoint's URL may not be called now; the message says why."""
+
+
+def deliver(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
+    """Make the attempt of ``delivery_id`` that is due; the delivery afterwards.
+
+    None when no attempt was due: delivered or failed already, scheduled later, or claimed by
+    another worker. The HTTP request runs outside any transaction and holds no lock.
+    """
+    with tenant_scope(tenant):
+        delivery = _claim(delivery_id)
+        if delivery is None:
+            return None
+        outcome = _send(delivery)
+        return _record(delivery, outcome)
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Take the due attempt: its count is this claim's, and the delivery is not due again until
+    the lease ends, so a worker that dies mid-attempt leaves it to the next one."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1)
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+
+
+def _lease() -> timedelta:
+    """Longer than an attempt can take: connecting, sending, waiting for the answer and reading
+    its first characters each get ``WEBHOOKS_TIMEOUT``."""
+    return timedelta(seconds=60 + 4 * settings.WEBHOOKS_TIMEOUT)
+
+
+def _send(delivery: WebhookDelivery) -> Outcome:
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "merchant-platform-webhooks/1",
+        SIGNATURE_HEADER: sign(delivery.endpoint.secret, body, int(time.time())),
+        "X-Platform-Event": delivery.event_type,
+        "X-Platform-Delivery": str(delivery.event_id),
+    }
+    started = time.monotonic()
+    try:
+        url, pinned_headers, extensions = _target(delivery.endpoint.url)
+        with (
+            httpx.Client(timeout=settings.WEBHOOKS_TIMEOUT, trust_env=False) as client,
+            client.stream(
+                "POST", url, content=body, headers=headers | pinned_headers, extensions=extensions
+            ) as response,
+        ):
+            answer = _first_characters(response)
+    except Refused as refusal:
+        return Outcome(error=str(refusal)[:200], duration_ms=_since(started))
+    except httpx.HTTPError as error:
+        return Outcome(error=_describe(error), duration_ms=_since(started))
+    return Outcome(status_code=response.status_code, body=answer, duration_ms=_since(started))
+
+
+def _target(url: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """Where to send: ``url`` itself when private URLs are allowed; otherwise ``url`` pinned to
+    one checked address of its host (sent with the host's name as Host and TLS server name), so
+    that a second DNS answer cannot lead the request to a private address."""
+    if problem := url_problem(url):
+        raise Refused(f"refused: {problem}")
+    target = httpx.URL(url)
+    if settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
+        return target, {}, {}
+    host = target.raw_host.decode("ascii")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise Refused(f"dns: {host} does not resolve") from None
+    addresses = [ipaddress.ip_address(info[4][0].partition("%")[0]) for info in found]
+    blocked = [address for address in addresses if not _is_public(address)]
+    if blocked:
+        raise Refused(f"refused: {host} resolves to {blocked[0]}, which is not a public address")
+    extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+    return (
+        target.copy_with(host=str(addresses[0])),
+        {"Host": target.netloc.decode("ascii")},
+        extensions,
+    )
+
+
+def _first_characters(response: httpx.Response) -> str:
+    """The first ``BODY_KEPT`` characters of the answer, reading no more than they need."""
+    read = b""
+    try:
+        for chunk in response.iter_bytes():
+            read += chunk
+            if len(read) >= 4 * BODY_KEPT:
+                break
+    except httpx.HTTPError:
+        pass  # the status came: what follows it does not change the outcome
+    return read.decode("utf-8", errors="replace")[:BODY_KEPT]
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error, httpx.ConnectError) and "refused" in str(error).lower():
+        return "connection refused"
+    return f"{type(error).__name__}: {error}"[:200]
+
+
+def _since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _record(delivery: WebhookDelivery, outcome: Outcome) -> WebhookDelivery:
+    """Save the attempt and what follows: delivered, failed (no attempts left) or retried later.
+
+    A failure is applied only if no later attempt has been claimed since (a lease ran out).
+    """
+    attempt = delivery.attempt_count
+    now = timezone.now()
+    still_pending = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING
+    )
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            tenant_id=delivery.tenant_id,
+            delivery=delivery,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+            response_body=outcome.body,
+        )
+        if outcome.succeeded:
+            still_pending.update(
+                status=WebhookDelivery.Status.DELIVERED, delivered_at=now, next_attempt_at=None
+            )
+        elif attempt >= settings.WEBHOOKS_MAX_ATTEMPTS:
+            still_pending.filter(attempt_count=attempt).update(
+                status=WebhookDelivery.Status.FAILED, next_attempt_at=None
+            )
+        else:
+            still_pending.filter(attempt_count=attempt).update(
+                next_attempt_at=now + backoff(attempt)
+            )
+    logger.info(
+        "webhook delivery %s attempt %s: %s",
+        delivery.pk,
+        attempt,
+        outcome.status_code or outcome.error,
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after ``attempts`` failed attempts: base * 2**(attempts - 1), capped."""
+    seconds = settings.WEBHOOKS_BACKOFF_BASE * 2 ** (attempts - 1)
+    return timedelta(seconds=min(seconds, settings.WEBHOOKS_BACKOFF_MAX))
+
+
+def due_deliveries(*, now: datetime) -> list[tuple[int, int]]:
+    """``(tenant_id, delivery_id)`` of pending deliveries whose next attempt is due, across
+    tenants, oldest due first (at most ``DUE_BATCH``)."""
+    with cross_tenant_scope():
+        due = WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at")
+        return list(due.values_list("tenant_id", "pk")[:DUE_BATCH])
