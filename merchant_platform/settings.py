@@ -11,6 +11,7 @@ import environ
 
 from merchant_platform.defaults import DEV_SECRET_KEY
 from orders.schedules import beat_schedule as orders_beat_schedule
+from partners.schedules import beat_schedule as partners_beat_schedule
 from partners.scopes import SCOPES
 from tenants.schedules import BEAT_SCHEDULE as TENANTS_BEAT_SCHEDULE
 
@@ -217,6 +218,17 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 # How long, in seconds, an Idempotency-Key and its first answer are kept.
 IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+# Partners' webhooks (partners/webhooks.py): attempts per event before it fails; the wait before
+# a retry, base * 2**n seconds up to the maximum; the HTTP timeout in seconds; whether endpoints
+# may use http:// and private, loopback or reserved addresses (on with DEBUG, for local work); and
+# how often, in seconds, beat re-queues due deliveries whose message was lost.
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=12)
+WEBHOOKS_BACKOFF_BASE = env.float("WEBHOOKS_BACKOFF_BASE", default=30.0)
+WEBHOOKS_BACKOFF_MAX = env.float("WEBHOOKS_BACKOFF_MAX", default=6 * 3600.0)
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+WEBHOOKS_DUE_INTERVAL = env.int("WEBHOOKS_DUE_INTERVAL", default=60)
+CELERY_BEAT_SCHEDULE |= partners_beat_schedule(deliver_due_every=WEBHOOKS_DUE_INTERVAL)
 
 # The throttle's counters; several web processes must share one cache (redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -252,18 +264,44 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Merchant platform API",
-    "DESCRIPTION": "Mercado Pago in-person QR payments for partner apps, one seller per token.",
+    "DESCRIPTION": (
+        "Mercado Pago in-person QR payments for partner apps, one seller per token "
+        "(docs/api.md). Authenticate with an OAuth2 token (authorization code with PKCE, or "
+        "client credentials); each operation lists the scope it needs. Every error answers "
+        "the `Error` schema: a stable `code`, a `message`, `fields` for validation errors and "
+        "`mercadopago_error` when Mercado Pago refused. Lists are cursor-paginated, newest "
+        "first; a POST that creates may carry an `Idempotency-Key`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Relative URLs: Swagger UI resolves them against the deployment that serves the docs.
     "OAUTH2_FLOWS": ["authorizationCode", "clientCredentials"],
-    "OAUTH2_AUTHORIZATION_URL": f"{SITE_URL}/o/authorize/",
-    "OAUTH2_TOKEN_URL": f"{SITE_URL}/o/token/",
-    "OAUTH2_REFRESH_URL": f"{SITE_URL}/o/token/",
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
     "OAUTH2_SCOPES": SCOPES,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "partners.schema.add_error_responses",
+    ],
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "persistAuthorization": True,
+        # Swagger UI's OAuth2 callback page, served from the sidecar's static files; a partner
+        # app used from the docs registers it as a redirect URI.
+        "oauth2RedirectUrl": (
+            f"{SITE_URL}/{STATIC_URL}drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html"
+        ),
+    },
+    "SWAGGER_UI_OAUTH2_CONFIG": {
+        "usePkceWithAuthorizationCodeGrant": True,
+        "scopeSeparator": " ",
+        "appName": "Merchant platform API docs",
+    },
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -7,4 +7,7 @@ class PartnersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from partners import receivers  # noqa: F401 (connects the order events to webhooks)
+        from partners import (
+            receivers,  # noqa: F401 (connects the order events to webhooks)
+            schema,  # noqa: F401 (registers the OpenAPI auth extension)
+        )

@@ -8,7 +8,8 @@ programs; ``message`` is for people. See docs/api.md.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -21,6 +22,12 @@ FieldErrors = dict[str, list[dict[str, str]]]
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+
+
+@csrf_exempt  # like the API's views: a POST without a CSRF token gets this 404, not a CSRF page
+def unknown_path(request: HttpRequest, path: str) -> JsonResponse:
+    """Any ``/api/v1/`` path no route matches (an id of the wrong shape too): a JSON 404."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -8,11 +8,13 @@ Keys are per seller and per client (app or user) and kept ``IDEMPOTENCY_KEY_TTL`
 """
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
@@ -61,9 +63,18 @@ def idempotent(handler: Callable) -> Callable:
 
 
 def _fingerprint(request: Request) -> str:
+    """SHA-256 of the method, the path and the parsed body (key order and spacing aside).
+
+    The parsed body, not the raw one: a form body has been read already by then.
+    """
+    data = request.data
+    if hasattr(data, "lists"):  # a form's QueryDict
+        data = dict(data.lists())
+    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, default=str)
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
-        digest.update(len(part).to_bytes(8, "big") + part)
+    for part in (request.method, request.path, body):
+        encoded = part.encode()
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
     return digest.hexdigest()
 
 

@@ -108,7 +108,7 @@ class PerClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view) -> str | None:
         if is_token_request(request):
-            ident = f"token:{request.auth.pk}"
+            ident = f"token:{request.auth.token_checksum}"
         elif request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
