@@ -15,6 +15,7 @@ urlpatterns = [
     path("tenants/", include("tenants.urls")),
     path("pos/", include("pos.urls")),
     path("", include("orders.urls")),
+    path("display/", include("orders.display_urls")),
     path("o/", include("partners.urls")),
     path("api/v1/", include(("merchant_platform.api_urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

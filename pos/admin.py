@@ -108,7 +108,8 @@ class PointOfSaleAdmin(SyncedAdmin):
     list_display = ["name", "external_id", "store", "sync_state", "last_synced_at"]
     list_select_related = ["store"]
     search_fields = ["name", "external_id", "store__name"]
-    readonly_fields = ["mp_pos_id", *SYNC_FIELDS, "qr_preview", "sticker"]
+    readonly_fields = ["mp_pos_id", *SYNC_FIELDS, "qr_preview", "sticker", "display_link"]
+    actions = [*SyncedAdmin.actions, "rotate_display_link"]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -145,3 +146,18 @@ class PointOfSaleAdmin(SyncedAdmin):
             return "—"
         url = reverse("pos:sticker", args=[obj.pk])
         return format_html('<a href="{}" target="_blank">Print the A6 sticker</a>', url)
+
+    @admin.display(description="Customer display")
+    def display_link(self, obj) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("display:page", args=[obj.display_token])
+        return format_html('<a href="{}" target="_blank" rel="noreferrer">{}</a>', url, url)
+
+    @admin.action(description="Rotate display link", permissions=["change"])
+    def rotate_display_link(self, request, queryset):
+        """A new display URL for each selected POS; the old URLs stop working."""
+        rotated = [services.rotate_display_token(tenant=pos.tenant, pos=pos) for pos in queryset]
+        self.message_user(
+            request, f"{len(rotated)} display links rotated; the old links no longer work."
+        )

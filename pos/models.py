@@ -1,3 +1,4 @@
+import secrets
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -92,6 +93,11 @@ class Store(SyncedWithMercadoPago):
         return self.name
 
 
+def new_display_token() -> str:
+    """An unguessable token for the URL of a POS's customer-facing display page."""
+    return secrets.token_urlsafe(32)
+
+
 class PointOfSale(SyncedWithMercadoPago):
     """A point of sale ("caja") of a store, with the fixed QR Mercado Pago gives it."""
 
@@ -116,6 +122,12 @@ class PointOfSale(SyncedWithMercadoPago):
     qr_image_url = models.URLField(max_length=500, blank=True, editable=False)
     qr_template_document_url = models.URLField(max_length=500, blank=True, editable=False)
     qr_template_image_url = models.URLField(max_length=500, blank=True, editable=False)
+    display_token = models.CharField(
+        max_length=64,
+        default=new_display_token,
+        editable=False,
+        help_text="The secret part of the display page's URL; rotate it to revoke the old link.",
+    )
 
     class Meta:
         verbose_name = "point of sale"
@@ -126,7 +138,10 @@ class PointOfSale(SyncedWithMercadoPago):
                 fields=["tenant", "external_id"],
                 name="pos_external_id_unique_per_tenant",
                 violation_error_message="This seller already has a POS with this external id.",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "display_token"], name="pos_display_token_unique_per_tenant"
+            ),
         ]
 
     def __str__(self) -> str:

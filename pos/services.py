@@ -26,7 +26,7 @@ from mpapi import (
     TransportFailure,
 )
 from mpapi.stores import Location, OpeningHours, PosCreate, PosUpdate, StoreRequest
-from pos.models import PointOfSale, Store, SyncState
+from pos.models import PointOfSale, Store, SyncState, new_display_token
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
 from tenants.services import NotConnected, seller_access_token
@@ -154,6 +154,14 @@ def delete_pos(*, tenant: Tenant, pos: PointOfSale) -> None:
         if pos.mp_pos_id is not None:
             _remote_delete(tenant, "pos", pos.mp_pos_id)
         pos.delete()
+
+
+def rotate_display_token(*, tenant: Tenant, pos: PointOfSale) -> PointOfSale:
+    """Give ``pos`` a new display token: the old display page URL stops working (404)."""
+    with tenant_scope(tenant):
+        pos.display_token = new_display_token()
+        pos.save(update_fields=["display_token", "updated_at"])
+    return pos
 
 
 def sync_pos(*, tenant: Tenant, pos: PointOfSale) -> PointOfSale:

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from orders import display
+
+app_name = "display"
+
+urlpatterns = [
+    path("<str:token>/", display.display_page, name="page"),
+    path("<str:token>/state.json", display.display_state_json, name="state"),
+]
