@@ -16,6 +16,7 @@ urlpatterns = [
     path("pos/", include("pos.urls")),
     path("", include("orders.urls")),
     path("display/", include("orders.display_urls")),
+    path("cashier/", include("orders.cashier_urls")),
     path("o/", include("partners.urls")),
     path("api/v1/", include(("merchant_platform.api_urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
