@@ -1,20 +1,35 @@
-"""The admin of orders (read-only for now) and of Mercado Pago's notification inbox.
+"""The admin of orders and of Mercado Pago's notification inbox.
 
 Orders are tenant-owned (``TenantOwnedAdmin``): members see their seller's orders, with the
-items, payments, refunds, Mercado Pago calls and notifications of each. The inbox is
+items, the QR, payments, refunds, Mercado Pago calls and notifications of each, and may cancel,
+refresh and refund them as their role allows (through the order services only). The inbox is
 platform-owned: platform staff see every row; a member sees the rows that processing attributed
 to their seller. Nobody adds, edits or deletes either here; notifications can be replayed.
 """
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from orders import notifications
-from orders.errors import OrderError
-from orders.models import MercadoPagoCall, Notification, Order, OrderItem, Payment, Refund
+from orders import notifications, services
+from orders.errors import InvalidOrder, OrderError
+from orders.models import (
+    MercadoPagoCall,
+    Notification,
+    Order,
+    OrderItem,
+    Payment,
+    Refund,
+    Status,
+)
+from pos.models import PointOfSale
 from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantAdminMixin, TenantOwnedAdmin
 from tenants.roles import Capability
 
@@ -112,6 +127,7 @@ ORDER_FIELDS = [
     "sponsor_id",
     "mp_order_id",
     "qr_data",
+    "qr_preview",
     "expires_at",
     "expiration_seconds",
     "created_at",
@@ -122,16 +138,69 @@ ORDER_FIELDS = [
 ]
 
 
+BADGE_COLORS = {
+    Status.PENDING: "#6c757d",
+    Status.FAILED: "#dc3545",
+    Status.CREATED: "#0d6efd",
+    Status.PROCESSED: "#198754",
+    Status.CANCELED: "#495057",
+    Status.EXPIRED: "#adb5bd",
+    Status.REFUNDED: "#fd7e14",
+}
+
+
+class PointOfSaleFilter(admin.RelatedOnlyFieldListFilter):
+    """The POS of the listed orders, with their stores in the same query (their names show it)."""
+
+    def field_choices(self, field, request, model_admin):
+        used = model_admin.get_queryset(request).values("pos")
+        points = PointOfSale.objects.filter(pk__in=used).select_related("store")
+        return [(point.pk, str(point)) for point in points.order_by("store__name", "name")]
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        help_text="Leave empty to refund everything still refundable.",
+    )
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnly, TenantOwnedAdmin):
-    """Orders, read-only: they change only through the order services and Mercado Pago."""
+    """Orders: they change only through the order services and Mercado Pago.
 
-    list_display = ["external_reference", "status", "api", "mode", "total", "pos", "created_at"]
-    list_filter = ["status", "api", "mode"]
+    Actions: cancel (``Capability.CANCEL_ORDERS``), refresh from Mercado Pago (``VIEW``: any
+    member who sees the order), refund with a form at ``<pk>/refund/``
+    (``Capability.REFUND_ORDERS``). Platform staff need Django's ``change_order`` (cancel,
+    refund) or ``view_order`` (refresh) permission. Service errors become admin messages.
+    """
+
+    list_display = [
+        "external_reference",
+        "status_badge",
+        "api",
+        "mode",
+        "total",
+        "pos",
+        "store",
+        "mp_order_id",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        ("pos", PointOfSaleFilter),
+        ("pos__store", admin.RelatedOnlyFieldListFilter),
+        "mode",
+        "api",
+    ]
     search_fields = ["external_reference", "mp_order_id", "title"]
     list_select_related = ["pos__store"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
     fields = readonly_fields = ORDER_FIELDS
+    actions = ["cancel", "refresh"]
     inlines = [
         OrderItemInline,
         PaymentInline,
@@ -143,6 +212,119 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
     @admin.display(description="total", ordering="total_amount")
     def total(self, order: Order) -> str:
         return f"{order.total_amount} {order.currency}"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, order: Order) -> str:
+        return format_html(
+            '<span style="background: {}; color: #fff; padding: 2px 8px; border-radius: 8px; '
+            'white-space: nowrap">{}</span>',
+            BADGE_COLORS.get(order.status, "#6c757d"),
+            order.status,
+        )
+
+    @admin.display(description="store", ordering="pos__store__name")
+    def store(self, order: Order) -> str:
+        return str(order.pos.store)
+
+    @admin.display(description="QR preview")
+    def qr_preview(self, order: Order) -> str:
+        if not order.scan_payload:
+            return "—"
+        url = reverse("orders:qr-svg", args=[order.pk])
+        return format_html('<img src="{}" alt="QR of {}" width="240" height="240">', url, order)
+
+    # Permissions of the actions -----------------------------------------------------------------
+
+    def has_cancel_permission(self, request, obj=None) -> bool:
+        if self._is_platform_staff(request):
+            return request.user.has_perm("orders.change_order")
+        return self._member_can(request, Capability.CANCEL_ORDERS, obj)
+
+    def has_refund_permission(self, request, obj=None) -> bool:
+        if self._is_platform_staff(request):
+            return request.user.has_perm("orders.change_order")
+        return self._member_can(request, Capability.REFUND_ORDERS, obj)
+
+    def has_refresh_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    # Actions ----------------------------------------------------------------------------------
+
+    def _apply(self, request, queryset, service, done: str) -> None:
+        """Call ``service`` on each order; report what was done and each service error."""
+        count = 0
+        for order in queryset.select_related("tenant"):
+            try:
+                service(tenant=order.tenant, order=order)
+            except OrderError as error:
+                self.message_user(
+                    request, f"{order.external_reference}: {error.message}", messages.ERROR
+                )
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{count} order(s) {done}.")
+
+    @admin.action(description="Cancel (in Mercado Pago too)", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        self._apply(request, queryset, services.cancel_order, "canceled")
+
+    @admin.action(description="Refresh from Mercado Pago", permissions=["refresh"])
+    def refresh(self, request, queryset):
+        self._apply(request, queryset, services.refresh_order, "refreshed")
+
+    # The refund page and the change page's buttons ---------------------------------------------
+
+    def get_urls(self):
+        refund = path(
+            "<path:object_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="orders_order_refund",
+        )
+        return [refund, *super().get_urls()]
+
+    def refund_view(self, request, object_id: str):
+        """A form for the amount to refund; the refund itself is ``services.refund_order``'s."""
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_refund_permission(request, order):
+            raise PermissionDenied
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refunds = services.refund_order(
+                    tenant=order.tenant, order=order, amount=form.cleaned_data["amount"]
+                )
+            except InvalidOrder as error:
+                for field, problems in error.as_dict().items():
+                    for problem in problems:
+                        form.add_error("amount" if field == "amount" else None, problem)
+            except OrderError as error:
+                form.add_error(None, error.message)
+            else:
+                total = sum(refund.amount for refund in refunds)
+                states = ", ".join(sorted({refund.get_status_display() for refund in refunds}))
+                self.message_user(request, f"Refund of {total} {order.currency}: {states}.")
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {order.external_reference}",
+            "opts": self.opts,
+            "original": order,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "can_cancel": order is not None and self.has_cancel_permission(request, order),
+            "can_refund": order is not None and self.has_refund_permission(request, order),
+            "can_refresh": order is not None and self.has_refresh_permission(request, order),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 NOTIFICATION_FIELDS = [
