@@ -1,6 +1,7 @@
 """Issue 7's flow in a real browser (Debian's headless Chromium): a cashier creates an order on
 the cashier page, the customer display shows its QR, an independent decoder reads the QR from a
-screenshot, the buyer pays it in the sandbox wallet, and the display turns to "Paid" by itself."""
+screenshot, the buyer pays it in the sandbox wallet, and the display turns to "Paid" by itself:
+Mercado Pago's webhook reaches the live server and a real Celery worker processes it."""
 
 from io import BytesIO
 
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_cashier_order_is_scanned_from_the_display_paid_and_shown_paid(
     chromium,  # noqa: F811
     live_server,
+    real_worker,
     settings,
     client,
 ):
