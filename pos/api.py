@@ -69,16 +69,7 @@ class StoreSerializer(serializers.ModelSerializer):
         model = Store
         fields = [
             "id",
-            "name",
-            "external_id",
-            "street_name",
-            "street_number",
-            "city",
-            "state",
-            "latitude",
-            "longitude",
-            "reference",
-            "business_hours",
+            *services.STORE_FIELDS,
             "mp_store_id",
             *SYNC_FIELDS,
             "created_at",
@@ -91,11 +82,7 @@ class PointOfSaleSerializer(serializers.ModelSerializer):
         model = PointOfSale
         fields = [
             "id",
-            "store",
-            "name",
-            "external_id",
-            "fixed_amount",
-            "category",
+            *services.POS_FIELDS,
             "mp_pos_id",
             *QR_FIELDS,
             *SYNC_FIELDS,
