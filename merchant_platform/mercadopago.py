@@ -66,8 +66,8 @@ def get_config() -> MercadoPagoConfig:
 def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> MercadoPagoClient:
     """A Mercado Pago client for the integrator's configuration.
 
-    ``MERCADOPAGO_HTTP_TRANSPORT`` may name a function returning an httpx transport; the test
-    settings use it to reach the sandbox in-process (``httpx.WSGITransport``).
+    ``MERCADOPAGO_HTTP_TRANSPORT`` may name a function returning an httpx transport: the test
+    settings and the demo data name :func:`in_process_transport`.
     """
     config = get_config()
     transport_factory = settings.MERCADOPAGO_HTTP_TRANSPORT
@@ -84,3 +84,11 @@ def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> Merca
             observer=observer,
         )
     )
+
+
+def in_process_transport() -> httpx.WSGITransport:
+    """This Django project (the sandbox under ``/sandbox/`` included) as an httpx transport: the
+    sandbox is reached through WSGI, on the caller's thread, with no server listening."""
+    from django.core.wsgi import get_wsgi_application
+
+    return httpx.WSGITransport(app=get_wsgi_application())

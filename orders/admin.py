@@ -180,11 +180,11 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
     list_display = [
         "external_reference",
         "status_badge",
-        "api",
-        "mode",
+        "api_code",
+        "mode_code",
         "total",
-        "pos",
         "store",
+        "pos_name",
         "mp_order_id",
         "created_at",
     ]
@@ -211,7 +211,19 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
 
     @admin.display(description="total", ordering="total_amount")
     def total(self, order: Order) -> str:
-        return f"{order.total_amount} {order.currency}"
+        return f"{order.currency} {order.total_amount:,}"
+
+    @admin.display(description="API", ordering="api")
+    def api_code(self, order: Order) -> str:
+        return order.api  # the filter names each one in full
+
+    @admin.display(description="QR", ordering="mode")
+    def mode_code(self, order: Order) -> str:
+        return order.mode
+
+    @admin.display(description="point of sale", ordering="pos__name")
+    def pos_name(self, order: Order) -> str:
+        return order.pos.name
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, order: Order) -> str:

@@ -30,9 +30,13 @@ class CashierOrderForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pos"].queryset = PointOfSale.objects.filter(
-            sync_state=SyncState.SYNCED
-        ).select_related("store")
+        points_of_sale = PointOfSale.objects.filter(sync_state=SyncState.SYNCED).select_related(
+            "store"
+        )
+        self.fields["pos"].queryset = points_of_sale
+        only_pos = points_of_sale[:2]
+        if len(only_pos) == 1:
+            self.fields["pos"].initial = only_pos[0]  # a seller with one POS need not pick it
 
 
 @capability_required(Capability.CREATE_ORDERS)

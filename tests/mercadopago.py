@@ -1,17 +1,11 @@
-"""How the platform reaches the sandbox in tests: over HTTP, in-process (httpx.WSGITransport)."""
+"""Watching the sandbox requests the platform makes in tests (in-process, through
+``merchant_platform.mercadopago.in_process_transport``)."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import httpx
 from django.core.signals import request_started
-from django.core.wsgi import get_wsgi_application
 from django.db import connection
-
-
-def sandbox_transport() -> httpx.WSGITransport:
-    """The whole Django stack (the sandbox is mounted under /sandbox/) as an httpx transport."""
-    return httpx.WSGITransport(app=get_wsgi_application())
 
 
 @contextmanager

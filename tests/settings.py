@@ -13,7 +13,7 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # The platform's Mercado Pago calls reach the sandbox in-process, over HTTP through WSGI.
-MERCADOPAGO_HTTP_TRANSPORT = "tests.mercadopago.sandbox_transport"
+MERCADOPAGO_HTTP_TRANSPORT = "merchant_platform.mercadopago.in_process_transport"
 # Tasks run eagerly unless a broker is configured; a test that starts a Celery worker meets its
 # producers on an in-memory broker when none is (the CI sets Redis).
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"

@@ -8,9 +8,9 @@ server), which timeouts need. ``calls`` collects the observer's records of ``mp`
 import httpx
 import pytest
 
+from merchant_platform.mercadopago import in_process_transport
 from mpapi import ClientConfig, MercadoPagoClient
 from sandbox.seed import CLIENT_ID, CLIENT_SECRET, seller_access_token
-from tests.mercadopago import sandbox_transport as sandbox_transport_factory
 
 SELLER_TOKEN = seller_access_token("MLA")
 SELLER_ID = 100000001
@@ -26,7 +26,7 @@ def calls() -> list:
 
 @pytest.fixture
 def sandbox_transport(db) -> httpx.WSGITransport:
-    return sandbox_transport_factory()
+    return in_process_transport()
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ def test_a_cashier_creates_an_order_and_sees_its_qr(seller, pos, api, mode):
     page = cashier.get(response["Location"])
     assert f"/orders/{order.pk}/qr.svg".encode() in page.content
     assert f"/display/{pos.display_token}/".encode() in page.content
+    assert f'<code id="order-qr-text">{order.qr_data}</code>'.encode() in page.content
     assert sandbox_models.Order.objects.count() == 1
 
 
@@ -106,3 +107,9 @@ def test_another_sellers_pos_and_orders_are_out_of_reach(seller, pos):
     assert other_cashier.post(f"/cashier/orders/{order.uid}/cancel").status_code == 404
     with tenant_scope(seller):
         assert Order.objects.get().status == Status.CREATED
+
+
+def test_a_seller_with_one_point_of_sale_finds_it_chosen(seller, pos):
+    form = signed_in(seller, "cashier").get("/cashier/").context["form"]
+
+    assert form["pos"].value() == pos.pk
