@@ -94,7 +94,7 @@ class SyncedAdmin(TenantOwnedAdmin):
 @admin.register(Store)
 class StoreAdmin(SyncedAdmin):
     form = StoreForm
-    list_display = ["name", "external_id", "city", "sync_state", "last_synced_at"]
+    list_display = ["name", "external_id", "city", "sync_state", "sync_error", "last_synced_at"]
     search_fields = ["name", "external_id", "city"]
     readonly_fields = ["mp_store_id", *SYNC_FIELDS]
 
@@ -105,7 +105,7 @@ class StoreAdmin(SyncedAdmin):
 @admin.register(PointOfSale)
 class PointOfSaleAdmin(SyncedAdmin):
     form = PointOfSaleForm
-    list_display = ["name", "external_id", "store", "sync_state", "last_synced_at"]
+    list_display = ["name", "external_id", "store", "sync_state", "sync_error", "last_synced_at"]
     list_select_related = ["store"]
     search_fields = ["name", "external_id", "store__name"]
     readonly_fields = ["mp_pos_id", *SYNC_FIELDS, "qr_preview", "sticker", "display_link"]
