@@ -5,12 +5,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from merchant_platform import health
+from orders.dashboard import dashboard_view
 from partners.schema import SwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="dashboard"),
     path("admin/", admin.site.urls),
     path("tenants/", include("tenants.urls")),
     path("pos/", include("pos.urls")),

@@ -23,6 +23,7 @@ class SiteInfo:
     decimal_places: int  # CLP and COP amounts are whole numbers
     emv_currency: str  # EMVCo tag 53, ISO 4217 numeric
     language: str  # the language of the customer-facing pages
+    time_zone: str  # where "today" of the seller's dashboard is counted (the capital's zone)
 
     @property
     def smallest_amount(self) -> Decimal:
@@ -31,11 +32,11 @@ class SiteInfo:
 
 
 SITES: dict[str, SiteInfo] = {
-    Site.MLA: SiteInfo("ARG", "ARS", 2, "032", "es"),
-    Site.MLB: SiteInfo("BRA", "BRL", 2, "986", "pt-br"),
-    Site.MLM: SiteInfo("MEX", "MXN", 2, "484", "es"),
-    Site.MLC: SiteInfo("CHL", "CLP", 0, "152", "es"),
-    Site.MCO: SiteInfo("COL", "COP", 0, "170", "es"),
-    Site.MPE: SiteInfo("PER", "PEN", 2, "604", "es"),
-    Site.MLU: SiteInfo("URY", "UYU", 2, "858", "es"),
+    Site.MLA: SiteInfo("ARG", "ARS", 2, "032", "es", "America/Argentina/Buenos_Aires"),
+    Site.MLB: SiteInfo("BRA", "BRL", 2, "986", "pt-br", "America/Sao_Paulo"),
+    Site.MLM: SiteInfo("MEX", "MXN", 2, "484", "es", "America/Mexico_City"),
+    Site.MLC: SiteInfo("CHL", "CLP", 0, "152", "es", "America/Santiago"),
+    Site.MCO: SiteInfo("COL", "COP", 0, "170", "es", "America/Bogota"),
+    Site.MPE: SiteInfo("PER", "PEN", 2, "604", "es", "America/Lima"),
+    Site.MLU: SiteInfo("URY", "UYU", 2, "858", "es", "America/Montevideo"),
 }
