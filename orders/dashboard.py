@@ -63,6 +63,7 @@ def local_day(tenant: Tenant, now: datetime) -> tuple[date, datetime, datetime]:
 def dashboard(tenant: Tenant, now: datetime) -> Dashboard:
     """The dashboard of ``tenant`` at ``now`` (call it inside the tenant's scope)."""
     day, start, end = local_day(tenant, now)
+    cents = SITES[tenant.site].smallest_amount  # sums come back from SQLite without their zeros
     per_pos = list(
         Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
         .values("pos__store__name", "pos__name")
@@ -73,6 +74,7 @@ def dashboard(tenant: Tenant, now: datetime) -> Dashboard:
     store_total: dict[str, Decimal] = defaultdict(Decimal)
     for row in per_pos:
         store_count[row["pos__store__name"]] += row["count"]
+        row["total"] = row["total"].quantize(cents)
         store_total[row["pos__store__name"]] += row["total"]
     open_orders = Order.objects.filter(status__in=OPEN_STATUSES)
     failed_notifications = Notification.objects.filter(
