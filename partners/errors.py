@@ -6,7 +6,9 @@ path -> list of ``{"code", "message"}``), and an error that Mercado Pago returne
 programs; ``message`` is for people. See docs/api.md.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -74,6 +76,9 @@ def _answer(exc: Exception) -> tuple[int, dict] | None:
             return 400, _validation_body(_flatten(exc.get_full_details()))
         case Http404():
             return 404, error_body("not_found", "Not found.")
+        case RequestDataTooBig():
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return 413, error_body("body_too_large", f"The body is larger than {limit} bytes.")
         case DjangoPermissionDenied():
             return 403, error_body("permission_denied", "You may not do this.")
         case exceptions.APIException():

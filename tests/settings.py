@@ -36,3 +36,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 WEBHOOKS_BACKOFF_BASE = 0  # partner webhooks retry at once
 WEBHOOKS_ALLOW_PRIVATE_URLS = True  # partner endpoints in tests listen on 127.0.0.1
+# Users' passwords and partner apps' client secrets are hashed on every fixture that makes one;
+# the production hasher is slow on purpose, and tests need not pay for it.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
