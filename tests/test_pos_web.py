@@ -113,7 +113,8 @@ def test_the_admin_resync_action_syncs_a_failed_pos(client, seller, manager):
 
     changelist = reverse("admin:pos_pointofsale_changelist")
     listed = client.get(changelist).text
-    assert failed.sync_error and failed.sync_error in listed  # the list shows what went wrong
+    assert failed.sync_error
+    assert failed.sync_error in listed  # the list shows what went wrong
     response = client.post(
         changelist, {"action": "resync", "_selected_action": [failed.pk]}, follow=True
     )
