@@ -31,6 +31,7 @@ from orders.models import (
 )
 from pos.models import PointOfSale
 from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantAdminMixin, TenantOwnedAdmin
+from tenants.admin_pagination import EstimatedCountPaginator
 from tenants.roles import Capability
 
 
@@ -149,13 +150,52 @@ BADGE_COLORS = {
 }
 
 
-class PointOfSaleFilter(admin.RelatedOnlyFieldListFilter):
-    """The POS of the listed orders, with their stores in the same query (their names show it)."""
-
-    def field_choices(self, field, request, model_admin):
+def _points_of_listed_orders(request, model_admin) -> list[PointOfSale]:
+    """The POS of the listed orders with their stores, read once for both filters that show them
+    (Django's ``RelatedOnlyFieldListFilter`` of the stores joins every order to its POS instead:
+    160 ms for a seller with 100,000 orders)."""
+    if not hasattr(request, "_points_of_listed_orders"):
         used = model_admin.get_queryset(request).values("pos")
         points = PointOfSale.objects.filter(pk__in=used).select_related("store")
-        return [(point.pk, str(point)) for point in points.order_by("store__name", "name")]
+        request._points_of_listed_orders = list(points.order_by("store__name", "name"))
+    return request._points_of_listed_orders
+
+
+class PointOfSaleFilter(admin.RelatedOnlyFieldListFilter):
+    """The POS of the listed orders (their names show their stores)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(point.pk, str(point)) for point in _points_of_listed_orders(request, model_admin)]
+
+
+class StoreFilter(admin.RelatedOnlyFieldListFilter):
+    """The stores of the listed orders' POS, in name order, with no query of their own."""
+
+    def field_choices(self, field, request, model_admin):
+        stores = {
+            point.store_id: point.store for point in _points_of_listed_orders(request, model_admin)
+        }
+        return [(pk, str(store)) for pk, store in stores.items()]
+
+
+class TopicFilter(admin.SimpleListFilter):
+    """The topics Mercado Pago sends, listed without reading the inbox (Django's filter of a
+    field's values reads every row for their distinct values, on every page)."""
+
+    title = "topic"
+    parameter_name = "topic"
+    # The Orders API's webhooks, and the legacy IPN's (orders.notifications handles these).
+    TOPICS = ("order", "payment", "merchant_order")
+
+    def lookups(self, request, model_admin):
+        return [*((topic, topic) for topic in self.TOPICS), ("other", "other")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "other":
+            return queryset.exclude(topic__in=self.TOPICS)
+        if self.value():
+            return queryset.filter(topic=self.value())
+        return queryset
 
 
 class RefundForm(forms.Form):
@@ -191,14 +231,15 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
     list_filter = [
         "status",
         ("pos", PointOfSaleFilter),
-        ("pos__store", admin.RelatedOnlyFieldListFilter),
+        ("pos__store", StoreFilter),
         "mode",
         "api",
+        ("created_at", admin.DateFieldListFilter),  # a date_hierarchy reads every row per page
     ]
     search_fields = ["external_reference", "mp_order_id", "title"]
     list_select_related = ["pos__store"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = readonly_fields = ORDER_FIELDS
     actions = ["cancel", "refresh"]
     inlines = [
@@ -380,10 +421,11 @@ class NotificationAdmin(ReadOnly, TenantAdminMixin, admin.ModelAdmin):
         "order",
         "attempts",
     ]
-    list_filter = ["status", "kind", "topic"]
+    list_filter = ["status", "kind", TopicFilter, ("received_at", admin.DateFieldListFilter)]
     search_fields = ["resource_id"]
     list_select_related = ["order"]
-    date_hierarchy = "received_at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = readonly_fields = NOTIFICATION_FIELDS
     actions = ["replay"]
 

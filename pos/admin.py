@@ -51,6 +51,7 @@ class SyncedAdmin(TenantOwnedAdmin):
     change_capability = Capability.MANAGE_STORES
     actions = ["resync"]
     list_filter = ["sync_state"]
+    show_full_result_count = False  # one count per page is enough
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """Django wraps this view in a transaction; the form calls Mercado Pago while it
