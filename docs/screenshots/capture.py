@@ -11,6 +11,7 @@ open order, the display once that order is paid, and the owner's order admin and
 
 import argparse
 import shutil
+import sys
 from io import BytesIO
 from pathlib import Path
 
@@ -19,17 +20,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+from tests.browser import CHROMIUM_ARGS  # noqa: E402 (the browser tests' flags)
+
 PASSWORD = "demo-pass-123"  # noqa: S105 (the demo accounts' public password)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # (amount, description, QR mode, API, what the buyer does)
 ORDERS = [
     ("18500.00", "Bife de chorizo y vino", "dynamic", "v1", "pay"),
