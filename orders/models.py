@@ -335,7 +335,21 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-pk"]
-        indexes = [models.Index(fields=["status", "received_at"], name="notification_status")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="notification_status"),
+            # A seller's inbox, newest first: the admin list of a member.
+            models.Index(fields=["tenant", "-received_at"], name="notification_tenant_received"),
+        ]
+        constraints = [
+            # One row per accepted delivery: Mercado Pago gives each request its own
+            # x-request-id (a webhook's signature covers it), so a second request with the same
+            # one is an exact duplicate or a replay. Rejected rows never count.
+            models.UniqueConstraint(
+                fields=["kind", "request_id"],
+                condition=~models.Q(request_id="") & ~models.Q(status="rejected"),
+                name="notification_unique_delivery",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.topic} {self.resource_id} ({self.status})"

@@ -1,22 +1,26 @@
 """Mercado Pago's notifications: stored as received, checked, then processed by a Celery task.
 
 Persist first, process later. ``receive`` writes the raw notification to the inbox before
-anything else, checks the ``x-signature`` of webhooks (api.md §6.1) and queues the row. A
-notification is a doorbell: ``process`` never trusts its body, it asks Mercado Pago with the
-seller's token for the order it names and applies that (``services.refresh_order``), so
-duplicated, late, reordered or forged notifications are harmless. Legacy IPN (``?topic=…&id=…``)
-cannot be verified and is always re-fetched; its URL names the seller (``remote.notification_url``).
+anything else is done with it, with the outcome of the ``x-signature`` check of webhooks
+(api.md §6.1), and queues the row; one ``INSERT`` per request. An exact duplicate of an accepted
+notification (same kind and ``x-request-id``, which a webhook's signature covers) is neither
+stored nor queued again: the first row answers for it. A notification is a doorbell:
+``process`` never trusts its body, it asks Mercado Pago with the seller's token for the order it
+names and applies that (``services.refresh_order``), so duplicated, late, reordered or forged
+notifications are harmless. Legacy IPN (``?topic=…&id=…``) cannot be verified and is always
+re-fetched; its URL names the seller (``remote.notification_url``).
 """
 
 import json
 import logging
 import traceback
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,9 +38,12 @@ KEPT_HEADERS = ("x-signature", "x-request-id", "x-retry", "user-agent", "content
 
 
 def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Notification:
-    """Store a notification as received, check it, and queue it when it may be processed.
+    """Store a notification as received, checked, and queue it when it may be processed.
 
-    A webhook with a missing or bad signature is kept as ``rejected`` and never processed.
+    A webhook with a missing or bad signature is kept as ``rejected`` and never processed. The
+    signature is checked before the row is written (the check reads nothing but the request),
+    so the row is stored once, with its final status. For an exact duplicate of an accepted
+    notification the row stored first is returned, and nothing is stored or queued.
     """
     query = {_storable(name): _storable(value) for name, value in query.items()}
     headers = {_storable(name.lower()): _storable(value) for name, value in headers.items()}
@@ -44,8 +51,9 @@ def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
     data = _json_object(text)
     is_ipn = "topic" in query and "id" in query
     topic = query.get("topic") or query.get("type") or data.get("type") or ""
-    notification = Notification.objects.create(
+    notification = Notification(
         kind=Notification.Kind.IPN if is_ipn else Notification.Kind.WEBHOOK,
+        status=Notification.Status.QUEUED,
         topic=_storable(str(topic))[:60],
         action=_storable(str(data.get("action") or ""))[:60],
         resource_id=str(query.get("id") if is_ipn else query.get("data.id") or "")[:100],
@@ -55,16 +63,54 @@ def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
         headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
         body=text,
     )
-    if not is_ipn:
-        problem = _signature_problem(notification)
-        if problem:
-            notification.status = Notification.Status.REJECTED
-            notification.detail = problem
-            notification.save(update_fields=["status", "detail"])
-            logger.warning("Mercado Pago webhook %s rejected: %s", notification.pk, problem)
-            return notification
-    queue([notification.pk])
+    problem = "" if is_ipn else _signature_problem(notification)
+    if problem:
+        notification.status = Notification.Status.REJECTED
+        notification.detail = problem
+        notification.save(force_insert=True)
+        logger.warning("Mercado Pago webhook %s rejected: %s", notification.pk, problem)
+        return notification
+    stored = _store_once(notification)
+    if stored is notification:
+        transaction.on_commit(lambda pk=notification.pk: _enqueue(pk), robust=True)
+    return stored
+
+
+def _store_once(notification: Notification) -> Notification:
+    """Insert the accepted ``notification``; the row stored first when it is a duplicate of one
+    (``notification_unique_delivery``: the database decides, so concurrent copies race safely)."""
+    if not notification.request_id:
+        notification.save(force_insert=True)
+        return notification
+    # A web request runs in autocommit: the INSERT alone. Inside a transaction, a savepoint keeps
+    # the transaction usable after a duplicate's IntegrityError.
+    in_transaction = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if in_transaction else nullcontext():
+            notification.save(force_insert=True)
+    except IntegrityError:
+        first = (
+            Notification.objects.filter(kind=notification.kind, request_id=notification.request_id)
+            .exclude(status=Notification.Status.REJECTED)
+            .order_by("pk")
+            .first()
+        )
+        if first is None:
+            raise
+        logger.info(
+            "Mercado Pago %s %s is a duplicate of %s: not stored again",
+            notification.kind,
+            notification.request_id,
+            first.pk,
+        )
+        return first
     return notification
+
+
+def _enqueue(notification_id: int) -> None:
+    from orders import tasks  # tasks call services
+
+    tasks.process_notification.delay(notification_id)
 
 
 def _storable(text: str) -> str:
@@ -117,8 +163,6 @@ def _number(value: object) -> int | None:
 
 def queue(notification_ids: Iterable[int]) -> int:
     """Queue notifications for processing (again); how many. Rejected ones are never queued."""
-    from orders import tasks  # tasks call services
-
     ids = list(
         Notification.objects.filter(pk__in=list(notification_ids))
         .exclude(status=Notification.Status.REJECTED)
@@ -126,9 +170,7 @@ def queue(notification_ids: Iterable[int]) -> int:
     )
     Notification.objects.filter(pk__in=ids).update(status=Notification.Status.QUEUED)
     for notification_id in ids:
-        transaction.on_commit(
-            lambda pk=notification_id: tasks.process_notification.delay(pk), robust=True
-        )
+        transaction.on_commit(lambda pk=notification_id: _enqueue(pk), robust=True)
     return len(ids)
 
 

@@ -168,7 +168,11 @@ class WebhookDelivery(TenantOwnedModel):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            # A seller's deliveries, newest first: the admin list.
+            models.Index(fields=["tenant", "-created_at"], name="delivery_tenant_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "event_id"], name="delivery_event_id_unique_per_tenant"
