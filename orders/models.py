@@ -96,9 +96,13 @@ class Order(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
+            # A failed order frees its reference, except a legacy dynamic QR whose create got
+            # no answer: Mercado Pago may hold it (unseen), and a second order with the same
+            # reference would be a second one there that its search by reference cannot tell
+            # apart from the first.
             models.UniqueConstraint(
                 fields=["tenant", "external_reference"],
-                condition=~Q(status="failed"),
+                condition=~Q(status="failed") | Q(error_code="mercadopago_no_answer"),
                 name="order_external_reference_unique_per_tenant",
                 violation_error_message="This seller already has an order with this reference.",
             ),

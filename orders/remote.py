@@ -6,7 +6,7 @@ the merchant orders found by ``external_reference`` (paid, refunded) and, for or
 printed QR, from what the POS shows now.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,9 +20,9 @@ from mpapi import CallRecord, MercadoPagoClient, NotFound
 from mpapi import orders as v1
 from mpapi.instore import InstoreItem, InstoreOrderRequest, Tax
 from mpapi.payments import MerchantOrder
-from orders.models import MercadoPagoCall, Mode, Order, Refund, Status
+from orders.models import MercadoPagoCall, Mode, Order, OrderItem, Refund, Status
 from orders.transitions import OrderState, PaymentState, RefundState
-from tenants.models import Tenant
+from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import tenant_scope
 from tenants.services import seller_access_token
 
@@ -39,11 +39,17 @@ class Seller:
 
 
 @contextmanager
-def seller_client(tenant: Tenant, order: Order | None = None) -> Iterator[Seller]:
-    """A Mercado Pago client acting for ``tenant``; every attempt it makes is saved as a
-    ``MercadoPagoCall`` of ``tenant`` (and of ``order``) when the block ends, even on error."""
+def seller_client(
+    tenant: Tenant,
+    order: Order | None = None,
+    *,
+    credential: MercadoPagoCredential | None = None,
+) -> Iterator[Seller]:
+    """A Mercado Pago client acting for ``tenant`` (with ``credential``, its usable credential
+    when the caller has just read it); every attempt it makes is saved as a ``MercadoPagoCall``
+    of ``tenant`` (and of ``order``) when the block ends, even on error."""
     records: list[CallRecord] = []
-    token = seller_access_token(tenant)
+    token = credential.access_token if credential is not None else seller_access_token(tenant)
     try:
         with get_client(observer=records.append) as mp:
             yield Seller(mp=mp, token=token, user_id=tenant.mp_user_id)
@@ -82,7 +88,10 @@ def notification_url(tenant: Tenant) -> str:
 # Requests ----------------------------------------------------------------------------------
 
 
-def v1_create_request(order: Order, expiration_time: timedelta) -> v1.OrderCreate:
+def v1_create_request(
+    order: Order, expiration_time: timedelta, items: Sequence[OrderItem] | None = None
+) -> v1.OrderCreate:
+    """The body that creates ``order``; ``items`` are its items when the caller has them."""
     config = get_config()
     return v1.OrderCreate(
         external_reference=order.external_reference,
@@ -100,7 +109,7 @@ def v1_create_request(order: Order, expiration_time: timedelta) -> v1.OrderCreat
                 unit_measure=item.unit_measure,
                 external_code=item.sku or None,
             )
-            for item in order.items.all()
+            for item in (order.items.all() if items is None else items)
         ),
         marketplace_fee=order.marketplace_fee,
         sponsor_id=order.sponsor_id or None,
@@ -110,7 +119,8 @@ def v1_create_request(order: Order, expiration_time: timedelta) -> v1.OrderCreat
     )
 
 
-def instore_request(order: Order) -> InstoreOrderRequest:
+def instore_request(order: Order, items: Sequence[OrderItem] | None = None) -> InstoreOrderRequest:
+    """The body that creates ``order``; ``items`` are its items when the caller has them."""
     return InstoreOrderRequest(
         external_reference=order.external_reference,
         title=order.title,
@@ -126,7 +136,7 @@ def instore_request(order: Order) -> InstoreOrderRequest:
                 category=item.category or None,
                 description=item.description or None,
             )
-            for item in order.items.all()
+            for item in (order.items.all() if items is None else items)
         ),
         description=order.description or None,
         notification_url=notification_url(order.tenant),

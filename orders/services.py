@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_config
@@ -108,9 +108,9 @@ def create_order(
         default_expiration=timedelta(seconds=settings.ORDERS_DEFAULT_EXPIRATION),
         now=timezone.now(),
     )
-    order = _save_new_order(tenant, pos, order_input, valid)
+    order, items = _save_new_order(tenant, pos, order_input, valid)
     try:
-        return submit_order(tenant=tenant, order=order)
+        return _submit(tenant, order, credential=credential, items=items)
     except MercadoPagoUnavailable:
         with tenant_scope(tenant):
             order = Order.objects.get(pk=order.pk)
@@ -129,7 +129,11 @@ def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
         raise NotAllowed(str(error), code="seller_not_connected") from error
 
 
-def _save_new_order(tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: ValidOrder):
+def _save_new_order(
+    tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: ValidOrder
+) -> tuple[Order, list[OrderItem]]:
+    """Save the pending order and its items (one transaction); a reference taken by a live
+    order of the seller is refused by the database's unique constraint."""
     duplicate = InvalidOrder(
         [
             Problem(
@@ -158,13 +162,10 @@ def _save_new_order(tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: V
     )
     order.create_idempotency_key = f"{tenant.pk}-{order.uid}-create"
     with tenant_scope(tenant):
-        live = Order.objects.exclude(status=Status.FAILED)
-        if live.filter(external_reference=data.external_reference).exists():
-            raise duplicate
         try:
             with transaction.atomic():
                 order.save()
-                OrderItem.objects.bulk_create(
+                items = OrderItem.objects.bulk_create(
                     OrderItem(
                         tenant=tenant,
                         order=order,
@@ -180,22 +181,63 @@ def _save_new_order(tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: V
                     for position, item in enumerate(data.items)
                 )
         except IntegrityError as error:
-            # A concurrent create took the reference; any other refusal is not a duplicate.
-            if live.filter(external_reference=data.external_reference).exists():
+            # Another order took the reference; any other refusal is not a duplicate. A legacy
+            # dynamic QR that got no answer keeps its reference: Mercado Pago may hold it.
+            taken = Order.objects.filter(external_reference=data.external_reference).filter(
+                ~Q(status=Status.FAILED) | Q(error_code=NO_ANSWER_CODE)
+            )
+            if taken.exists():
                 raise duplicate from error
             raise
-    return order
+    return order, items
 
 
 def submit_order(*, tenant: Tenant, order: Order) -> Order:
     """Send a ``pending`` order to Mercado Pago (again), with the key saved on it; one whose
     expiry has passed meanwhile is not sent, it fails.
 
+    An order for the POS's printed QR (hybrid, static) is not sent again once a newer one has
+    taken that POS: sending it would take the POS back from the newer order. It fails
+    (``replaced_before_accepted``).
+
     Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
     Mercado Pago refuses it (it is then ``failed``).
     """
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if order.status == Status.PENDING and _replaced_on_its_pos(order):
+            state = OrderState(
+                status=Status.FAILED,
+                status_detail="replaced_before_accepted",
+                error_code="replaced_before_accepted",
+                error_message="A newer order took its POS's printed QR before Mercado Pago "
+                "took this one.",
+            )
+            return transitions.apply(order, state)
+        return _submit(tenant, order)
+
+
+ON_PRINTED_QR = (Mode.HYBRID, Mode.STATIC)
+
+
+def _replaced_on_its_pos(order: Order) -> bool:
+    """Whether an order for ``order``'s POS's printed QR was made after it (and not refused)."""
+    if order.mode not in ON_PRINTED_QR:
+        return False
+    newer = Order.objects.filter(pos_id=order.pos_id, mode__in=ON_PRINTED_QR, pk__gt=order.pk)
+    return newer.exclude(status=Status.FAILED).exists()
+
+
+def _submit(
+    tenant: Tenant,
+    order: Order,
+    *,
+    credential: MercadoPagoCredential | None = None,
+    items: Sequence[OrderItem] | None = None,
+) -> Order:
+    """``submit_order`` of ``order`` as just read, or as just saved by ``create_order``, which
+    passes the seller's credential and the order's items it has at hand."""
+    with tenant_scope(tenant):
         if order.status != Status.PENDING:
             return order
         if order.expires_at <= timezone.now():
@@ -208,14 +250,14 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
             return transitions.apply(order, state)
         unrepeatable = order.api == Api.INSTORE and order.mode == Mode.DYNAMIC
         try:
-            with remote.seller_client(tenant, order) as seller:
-                state = _send_create(seller, order)
+            with remote.seller_client(tenant, order, credential=credential) as seller:
+                state = _send_create(seller, order, items)
         except NotConnected as error:
             raise NotAllowed(str(error), code="seller_not_connected") from error
         except (TransportFailure, UnexpectedResponse) as error:
             if not unrepeatable:
                 raise _unavailable(order, error) from error
-            transitions.apply(order, _failed(error, "mercadopago_no_answer", _NO_ANSWER))
+            transitions.apply(order, _failed(error, NO_ANSWER_CODE, _NO_ANSWER))
             raise MercadoPagoUnavailable(_NO_ANSWER) from error
         except (ServerError, RateLimited) as error:
             raise _unavailable(order, error) from error
@@ -227,21 +269,25 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
         return transitions.apply(order, state)
 
 
+NO_ANSWER_CODE = "mercadopago_no_answer"
 _NO_ANSWER = (
     "Mercado Pago did not answer, and a legacy dynamic QR cannot be sent twice safely: this "
-    "order was not taken. Create a new one; the unanswered one, if Mercado Pago made it, "
-    "expires unseen."
+    "order was not taken. Create a new one with another reference (this one stays taken); the "
+    "unanswered one, if Mercado Pago made it, expires unseen."
 )
 
 
-def _send_create(seller: remote.Seller, order: Order) -> OrderState:
+def _send_create(
+    seller: remote.Seller, order: Order, items: Sequence[OrderItem] | None
+) -> OrderState:
     if order.api == Api.V1:
-        request = remote.v1_create_request(order, timedelta(seconds=order.expiration_seconds))
+        expiration_time = timedelta(seconds=order.expiration_seconds)
+        request = remote.v1_create_request(order, expiration_time, items)
         answer = seller.mp.create_order(
             seller.token, request, idempotency_key=order.create_idempotency_key
         )
         return remote.v1_state(answer)
-    request = remote.instore_request(order)
+    request = remote.instore_request(order, items)
     where = {"user_id": seller.user_id, "external_pos_id": order.pos.external_id}
     if order.mode == Mode.DYNAMIC:
         qr = seller.mp.create_dynamic_qr(seller.token, order=request, **where)

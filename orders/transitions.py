@@ -89,9 +89,11 @@ def is_stale(order: Order, state: OrderState) -> bool:
 
 
 def apply(order: Order, state: OrderState) -> Order:
-    """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards."""
+    """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards, with its
+    tenant and POS (which the status signal's receivers read)."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        rows = Order.objects.select_for_update(of=("self",)).select_related("tenant", "pos")
+        locked = rows.get(pk=order.pk)
         previous = locked.status
         if not is_stale(locked, state):
             _apply_fields(locked, state)

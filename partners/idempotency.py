@@ -79,19 +79,28 @@ def _fingerprint(request: Request) -> str:
 
 
 def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotentRequest, bool]:
+    """The record of ``key`` and whether this request is its first: a new key costs one INSERT;
+    a key kept longer than ``IDEMPOTENCY_KEY_TTL`` is forgotten and claimed anew."""
     tenant = acting_tenant(request)
     client = client_id_of(request)
-    expired_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
-    IdempotentRequest.objects.filter(client=client, key=key, created_at__lt=expired_before).delete()
-    try:
+
+    def create() -> IdempotentRequest:
         with transaction.atomic():
-            return (
-                IdempotentRequest.objects.create(
-                    tenant=tenant, client=client, key=key, fingerprint=fingerprint
-                ),
-                True,
+            return IdempotentRequest.objects.create(
+                tenant=tenant, client=client, key=key, fingerprint=fingerprint
             )
+
+    try:
+        return create(), True
     except IntegrityError:
+        record = IdempotentRequest.objects.get(client=client, key=key)
+    expired_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
+    if record.created_at >= expired_before:
+        return record, False
+    IdempotentRequest.objects.filter(pk=record.pk).delete()
+    try:
+        return create(), True
+    except IntegrityError:  # another request claimed the forgotten key meanwhile
         return IdempotentRequest.objects.get(client=client, key=key), False
 
 

@@ -5,11 +5,15 @@
   bound to its grant; exchanging the code binds the tokens to the same grant.
 - Client credentials: the app's one installation is its grant; it may ask for no more scopes.
 - Refresh token: the new tokens keep the grant of the token they replace.
+- Bearer token (every API request): the token is loaded with its grant and seller in one query.
 
 A grant that is revoked, or whose seller is suspended, issues nothing (``invalid_grant``).
 """
 
+import hashlib
+
 from django.db import transaction
+from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -62,6 +66,24 @@ class PartnerOAuth2Validator(OAuth2Validator):
                 GrantedToken.objects.select_related("grant__tenant").filter(**issued_from).first()
             )
         return self._act_under(binding.grant if binding else None, request)
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        """The bearer token, with the grant it acts under (``partner_grant``, read by
+        ``partners.services.grant_of_token``) loaded by the same query."""
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()  # as the toolkit's lookup
+        with cross_tenant_scope():
+            binding = (
+                GrantedToken.objects.select_related(
+                    "access_token__application", "access_token__user", "grant__tenant"
+                )
+                .filter(access_token__token_checksum=checksum)
+                .first()
+            )
+        if binding is None:  # unknown, or bound to no grant (refused by the authentication)
+            return super()._load_access_token(token)
+        access_token = binding.access_token
+        access_token.partner_grant = binding.grant
+        return access_token
 
     @staticmethod
     def _act_under(grant: PartnerGrant | None, request) -> bool:

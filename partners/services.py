@@ -113,7 +113,11 @@ def revoke_grant(*, tenant: Tenant, grant: PartnerGrant) -> None:
 
 
 def grant_of_token(access_token: AccessToken) -> PartnerGrant | None:
-    """The grant ``access_token`` was issued under, with its tenant."""
+    """The grant ``access_token`` was issued under, with its tenant (already loaded with a token
+    that authenticated a request, see ``partners.oauth``)."""
+    loaded = getattr(access_token, "partner_grant", None)
+    if loaded is not None:
+        return loaded
     with cross_tenant_scope():
         binding = (
             GrantedToken.objects.select_related("grant__tenant")

@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from orders import services
-from orders.errors import MercadoPagoUnavailable, RefusedByMercadoPago
+from orders.errors import InvalidOrder, MercadoPagoUnavailable, RefusedByMercadoPago
 from orders.models import MercadoPagoCall, Order, OrderItem, Status
 from orders.validation import ItemInput
 from sandbox import models as sandbox_models
@@ -446,8 +446,13 @@ def test_a_legacy_dynamic_order_that_got_no_answer_fails_and_is_not_sent_again(
     assert (call.status, call.error) == (None, "ConnectError")
     assert services.submit_order(tenant=seller, order=order).status == Status.FAILED
     assert len(calls(seller)) == 1
-    with pytest.raises(MercadoPagoUnavailable):  # the reference is free for the new attempt
+    # Mercado Pago may hold an order with its reference: a second one would be a duplicate
+    # there, so the reference stays taken; the new attempt takes another one.
+    with pytest.raises(InvalidOrder) as taken:
         create(seller, pos, "instore", "dynamic")
+    assert taken.value.code == "duplicate_external_reference"
+    with pytest.raises(MercadoPagoUnavailable):
+        create(seller, pos, "instore", "dynamic", external_reference="sale-2")
 
 
 @pytest.mark.parametrize(("api", "mode"), [("v1", "dynamic"), ("instore", "hybrid")])
@@ -463,6 +468,29 @@ def test_an_order_that_got_no_answer_stays_pending_where_a_resend_is_safe(
     assert {call.idempotency_key for call in attempts} == (
         {order.create_idempotency_key} if api == "v1" else {""}
     )
+
+
+@pytest.mark.parametrize("api", ["v1", "instore"])
+def test_a_pending_order_for_the_printed_qr_is_not_sent_once_a_newer_one_took_its_pos(
+    seller, pos, settings, api
+):
+    """Sending it late would take the POS's printed QR back from the newer order (and cancel
+    that one in Mercado Pago)."""
+    in_process = settings.MERCADOPAGO_HTTP_TRANSPORT
+    settings.MERCADOPAGO_HTTP_TRANSPORT = "tests.orders.test_create.unreachable"
+    old = create(seller, pos, api, "hybrid", external_reference="old")
+    assert old.status == Status.PENDING
+    settings.MERCADOPAGO_HTTP_TRANSPORT = in_process
+    newer = create(seller, pos, api, "hybrid", external_reference="newer")
+    assert newer.status == Status.CREATED
+    before = len(calls(seller))
+
+    old = services.submit_order(tenant=seller, order=old)
+
+    assert (old.status, old.error_code) == (Status.FAILED, "replaced_before_accepted")
+    assert len(calls(seller)) == before  # not sent
+    shown = sandbox_models.Order.objects.get(external_reference="newer")
+    assert (shown.status, shown.attached) == ("created", True)
 
 
 # Refused by Mercado Pago -------------------------------------------------------------------
