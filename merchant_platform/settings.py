@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING_CONFIG = "merchant_platform.logging.configure"  # dictConfig, and secrets masked in records
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
 from django.utils import timezone
 
 from sandbox import ids, lifecycle, render
@@ -180,13 +181,21 @@ def create(token: Token, pos: PointOfSale, body: dict, mode: str) -> Order:
     """A legacy order on ``pos``: dynamic (not on the POS), hybrid or static (shown by it).
 
     A PUT (hybrid, static) that repeats the order the POS shows now leaves that order in place:
-    creating or replacing what a POS shows is idempotent, so a retried PUT makes no second one.
+    creating or replacing what a POS shows is idempotent, so a retried PUT makes no second one,
+    even while the first is still being handled (PUTs to one POS take turns).
     """
     fields = _validated(token, body, title_required=mode == Order.Mode.STATIC)
-    if mode != Order.Mode.DYNAMIC:
+    if mode == Order.Mode.DYNAMIC:
+        return _create(token, pos, fields, mode)
+    with transaction.atomic():
+        PointOfSale.objects.select_for_update().filter(pk=pos.pk).exists()
         shown = lifecycle.shown_by(pos)
         if shown is not None and _same_order(shown, mode, fields):
             return shown
+        return _create(token, pos, fields, mode)
+
+
+def _create(token: Token, pos: PointOfSale, fields: dict, mode: str) -> Order:
     account, amounts = token.account, site(token.account.site_id)
     now = timezone.now()
     token_in_qr = ids.qr_token()

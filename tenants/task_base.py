@@ -33,3 +33,13 @@ class TenantTask(Task):
         tenant = Tenant.objects.get(pk=tenant_id)
         with tenant_scope(tenant):
             return super().__call__(*args, tenant=tenant, **kwargs)
+
+    def retry(self, args=None, kwargs=None, **options):
+        """Send the task again with the message's ``tenant_id``, not the ``Tenant`` it was
+        called with (which no serializer carries; the retry would be rejected and lost)."""
+        if kwargs is None:
+            kwargs = dict(self.request.kwargs or {})
+        tenant = kwargs.pop("tenant", None)
+        if tenant is not None:
+            kwargs.setdefault("tenant_id", tenant.pk)
+        return super().retry(args=args, kwargs=kwargs, **options)

@@ -40,6 +40,7 @@ def test_an_event_with_a_traceback_is_one_line_of_json():
         f"token {TOKEN} expired",
         "refresh_token=TG-abcdef0123456789-99&grant_type=refresh_token",
         '{"client_secret": "s3cr3t-value", "client_id": "123"}',
+        "Issuing token {'access_token': 's3cr3t-value', 'token_type': 'Bearer'}",  # a dict's repr
         "password=hunter2-long",
         "code_verifier: Zm9vYmFyYmF6cXV4cXV1eA",
     ],
@@ -69,3 +70,12 @@ def test_events_name_the_tenant_in_scope():
 def test_the_configured_root_handler_uses_the_one_line_formatter():
     handlers = logging.getLogger().handlers
     assert any(isinstance(handler.formatter, OneLineJSONFormatter) for handler in handlers)
+
+
+def test_every_record_is_masked_as_it_is_made_whatever_handler_reads_it(caplog):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("oauthlib.example").debug(
+        "Issuing token to client id %r, %r.", "app", {"access_token": "s3cr3t-value"}
+    )
+    assert "s3cr3t-value" not in caplog.records[-1].getMessage()
+    assert "[redacted]" in caplog.text

@@ -75,11 +75,29 @@ worker_app.conf.update(
     result_backend="cache+memory://",
     task_default_queue="tests.tenant-scope",
     task_acks_late=True,
+    worker_hijack_root_logger=False,  # as the project's app: logging stays the project's
 )
 worker_visible_memberships = worker_app.task(
     base=TenantTask, name="tests.worker.visible_memberships"
 )(visible_memberships.run)
 worker_unscoped_count = worker_app.task(name="tests.worker.unscoped_count")(unscoped_count.run)
+
+
+class NotYet(Exception):
+    pass
+
+
+@worker_app.task(
+    base=TenantTask,
+    name="tests.worker.tenant_after_a_retry",
+    autoretry_for=(NotYet,),
+    default_retry_delay=0,
+)
+def worker_tenant_after_a_retry(*, tenant, retries_wanted: int):
+    """Fails until it has been retried ``retries_wanted`` times; then its tenant's id."""
+    if worker_tenant_after_a_retry.request.retries < retries_wanted:
+        raise NotYet()
+    return {"tenant": tenant.pk, "retries": worker_tenant_after_a_retry.request.retries}
 
 
 @task_postrun.connect
@@ -117,3 +135,17 @@ def test_real_worker_runs_each_task_in_its_own_tenant_only(celery_worker):
         "memberships": rows_b,
     }
     assert "no tenant scope is active" in result_plain.get(timeout=30)["error"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_tenant_task_is_sent_again_with_its_tenant(celery_worker):
+    """The retry carries ``tenant_id``, not the ``Tenant`` the task was called with (which no
+    serializer carries: the retry used to be rejected, and the task lost)."""
+    tenant = make_tenant()
+
+    result = worker_tenant_after_a_retry.apply_async(
+        kwargs={"tenant_id": tenant.pk, "retries_wanted": 2}
+    )
+
+    assert result.get(timeout=30) == {"tenant": tenant.pk, "retries": 2}
