@@ -293,3 +293,35 @@ def test_cashiers_cancel_orders_and_only_owners_and_managers_refund(
         assert client.post(refund, {"amount": "1.00"}).status_code == 403
     client.post(_url(Order, "changelist"), {"action": "cancel", "_selected_action": [order.pk]})
     assert reload(order).status == after_cancel
+
+
+def _row_as_stored(model, pk: int) -> dict | None:
+    return model._base_manager.filter(pk=pk).values().first()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("model", TENANT_OWNED, ids=_label)
+def test_no_admin_page_or_action_reaches_another_sellers_row(model, role):
+    """A member of one seller asks for another seller's row by URL, and posts every action it is
+    offered with that row selected: never shown, never changed."""
+    tenant, elsewhere = make_tenant(), make_tenant()
+    ROW[model](tenant)
+    foreign = ROW[model](elsewhere)
+    stored = _row_as_stored(model, foreign.pk)
+    client = _signed_in(make_member(tenant, role))
+    urls = [_url(model, page, foreign.pk) for page in ("change", "delete", "history")]
+    if model is Order:
+        urls.append(reverse("admin:orders_order_refund", args=[foreign.pk]))
+
+    for url in urls:
+        for answer in (client.get(url), client.post(url, {"post": "yes", "amount": "1.00"})):
+            assert answer.status_code in (302, 403), (url, answer.status_code)
+            if answer.status_code == 302:  # "… with ID … doesn't exist", to the admin's index
+                assert answer.url == reverse("admin:index")
+    for action in _actions(client.get(_url(model, "changelist"))) or ():
+        client.post(
+            _url(model, "changelist"),
+            {"action": action, "_selected_action": [foreign.pk], "post": "yes"},
+        )
+
+    assert _row_as_stored(model, foreign.pk) == stored
