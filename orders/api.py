@@ -54,6 +54,26 @@ def _read_amount(help_text: str) -> serializers.DecimalField:
 # The order as the API shows it --------------------------------------------------------------
 
 
+def order_lists() -> tuple[Prefetch, ...]:
+    """What the answer shows of an order besides its row, built in the tenant's scope: its items
+    and refunds as lists on the order (``to_attr``), its payments in the related manager's cache,
+    which ``Order``'s totals read.
+
+    Lists where they can be: Django builds a queryset per order and relation to hold a manager's
+    cache (100 more for a page of 50 orders). Each is ordered within its order only, so its query
+    needs no join with the orders.
+    """
+    return (
+        Prefetch("items", OrderItem.objects.order_by("position"), to_attr="listed_items"),
+        Prefetch("payments", Payment.objects.order_by("pk")),
+        Prefetch(
+            "refunds",
+            Refund.objects.select_related("payment").order_by("pk"),
+            to_attr="listed_refunds",
+        ),
+    )
+
+
 class OrderItemSerializer(serializers.ModelSerializer):
     total_amount = _read_amount("unit_price x quantity.")
 
@@ -154,9 +174,9 @@ class OrderSerializer(serializers.ModelSerializer):
     paid_amount = _read_amount("What the buyer paid.")
     refunded_amount = _read_amount("What was refunded.")
     amount_available_for_refund = _read_amount("What can still be refunded.")
-    items = OrderItemSerializer(many=True, read_only=True)
+    items = OrderItemSerializer(many=True, read_only=True, source="listed_items")
     payments = PaymentSerializer(many=True, read_only=True)
-    refunds = RefundSerializer(many=True, read_only=True)
+    refunds = RefundSerializer(many=True, read_only=True, source="listed_refunds")
 
     class Meta:
         model = Order
@@ -207,6 +227,13 @@ class OrderSerializer(serializers.ModelSerializer):
                 "draw whichever QR the buyer scans."
             },
         }
+
+    def to_representation(self, order: Order) -> dict:
+        """``order`` with the lists of ``order_lists``, read here if it came without them (a
+        webhook's)."""
+        if not hasattr(order, "listed_items"):
+            prefetch_related_objects([order], *order_lists())
+        return super().to_representation(order)
 
 
 # What a request sends -----------------------------------------------------------------------
@@ -354,21 +381,8 @@ class OrderViewSet(
         "refund": Capability.REFUND_ORDERS,
     }
 
-    @staticmethod
-    def related() -> tuple:
-        """What the answer shows of an order besides its row (built in the tenant's scope).
-
-        Each with its queryset: a prefetch by name alone builds, for every order, the related
-        manager's scoped queryset (compiling its tenant filter) only to throw it away.
-        """
-        return (
-            Prefetch("items", OrderItem.objects.all()),
-            Prefetch("payments", Payment.objects.all()),
-            Prefetch("refunds", Refund.objects.select_related("payment")),
-        )
-
     def get_queryset(self) -> QuerySet[Order]:
-        return Order.objects.select_related("pos").prefetch_related(*self.related())
+        return Order.objects.select_related("pos").prefetch_related(*order_lists())
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         if self.action == "create":
@@ -400,7 +414,7 @@ class OrderViewSet(
         serializer.is_valid(raise_exception=True)
         order = services.create_order(tenant=self.tenant, **serializer.validated_data)
         # The order as the service left it (read under its lock, with its POS): not read again.
-        prefetch_related_objects([order], *self.related())
+        prefetch_related_objects([order], *order_lists())
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
