@@ -35,13 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, write_report
+
 REPORT = ROOT / "bench" / "reports" / "lists.md"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DATABASE_NAME = "bench_lists"
@@ -776,11 +776,7 @@ def main() -> None:
     text = report(results, args, timings)
     text += f"\nThe whole run took {time.perf_counter() - started:.0f} s.\n"
     print(text, end="")
-    REPORT.parent.mkdir(exist_ok=True)
-    partial = REPORT.with_suffix(".tmp")
-    partial.write_text(text)
-    partial.replace(REPORT)
-    print(f"Written to {REPORT.relative_to(ROOT)}")
+    write_report(REPORT, text)
 
 
 if __name__ == "__main__":

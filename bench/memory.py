@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from harness import ROOT, write_report
 from servers import (
-    ROOT,
     CpuMeter,
     Processes,
     children,
@@ -55,7 +55,6 @@ from servers import (
 DATABASE = "bench_memory"
 REDIS_DB = 8
 REPORT = ROOT / "bench" / "reports" / "memory.md"
-NOTES_MARKER = "<!-- notes -->"
 WARM_UP_ORDERS = 50
 ITEMS = [
     {"title": "Bife de chorizo", "unit_price": "60.00", "quantity": 1},
@@ -310,16 +309,6 @@ def report(snapshots: dict, timings: dict, counts: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(text: str) -> None:
-    notes = ""
-    if REPORT.exists() and NOTES_MARKER in REPORT.read_text():
-        notes = REPORT.read_text().split(NOTES_MARKER, 1)[1]
-    REPORT.parent.mkdir(exist_ok=True)
-    partial = REPORT.with_suffix(".tmp")
-    partial.write_text(text + (f"\n{NOTES_MARKER}{notes}" if notes else ""))
-    partial.replace(REPORT)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10000)
@@ -382,8 +371,8 @@ def main() -> None:
     empty_queues(REDIS_DB)
     text = report(snapshots, timings, counts, args)
     print(text, end="")
-    write_report(text)
-    print(f"Written to {REPORT.relative_to(ROOT)}; server logs in {log_dir}")
+    write_report(REPORT, text)
+    print(f"Server logs in {log_dir}")
 
 
 if __name__ == "__main__":

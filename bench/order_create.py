@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, in_process_django, write_report
+
 REPORT = ROOT / "bench" / "reports" / "order_create.md"
-NOTES_MARKER = "<!-- notes -->"
 WARM_UP_ROUNDS = 10
 ORDERS = "/api/v1/orders"
 BARE = "/bench/bare-orders"
@@ -401,21 +401,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="measured rounds per case")
     rounds = parser.parse_args().rounds
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections, connection
-    from django.test.utils import setup_test_environment
+    in_process_django()
+    from django.db import connection
 
-    django.setup()
-    setup_test_environment()
-    # The platform calls the sandbox through the WSGI handler in this same thread: keep the
-    # database connection open across those in-process requests, as a server with persistent
-    # connections would (the test client reconnects ``close_old_connections`` after each
-    # request, so disconnecting the signal is not enough).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+    # A server with persistent connections keeps its connection too: the test client
+    # reconnects after each request unless this says the connection is still good.
     connection.close_if_unusable_or_obsolete = lambda: None
     # One line per sandbox call, per sandbox notification and per eager task otherwise.
     for name in ("httpx", "sandbox", "celery.app.trace"):
@@ -430,14 +420,7 @@ def main() -> None:
 
     text = report(figures, setup, rounds, database)
     print(text, end="")
-    REPORT.parent.mkdir(exist_ok=True)
-    notes = ""
-    if REPORT.exists() and NOTES_MARKER in (previous := REPORT.read_text()):
-        notes = "\n" + NOTES_MARKER + previous.split(NOTES_MARKER, 1)[1]
-    partial = REPORT.with_suffix(".tmp")
-    partial.write_text(text + notes)
-    partial.replace(REPORT)
-    print(f"Written to {REPORT.relative_to(ROOT)}")
+    write_report(REPORT, text)
 
 
 if __name__ == "__main__":

@@ -11,22 +11,20 @@ ETag (304). It prints the p50 of each and their ratios and writes them to
 import argparse
 import functools
 import logging
-import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib.metadata import version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, in_process_django, write_report
+
 REPORT = ROOT / "bench" / "reports" / "qr_images.md"
 WARM_UP_ROUNDS = 5
 
@@ -147,19 +145,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="measured rounds per format")
     rounds = parser.parse_args().rounds
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections, connection
-    from django.test.utils import setup_test_environment
+    in_process_django()
+    from django.db import connection
 
-    django.setup()
-    setup_test_environment()
-    # The platform calls the sandbox through the WSGI handler in this same thread: as Django's
-    # test client does, keep the database connection open across those in-process requests.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per sandbox call otherwise
     test_database = connection.creation.create_test_db(verbosity=0)
     try:
@@ -169,11 +157,7 @@ def main() -> None:
 
     text = report(figures, rounds, payload_length)
     print(text, end="")
-    REPORT.parent.mkdir(exist_ok=True)
-    partial = REPORT.with_suffix(".tmp")
-    partial.write_text(text)
-    partial.replace(REPORT)
-    print(f"Written to {REPORT.relative_to(ROOT)}")
+    write_report(REPORT, text)
 
 
 if __name__ == "__main__":

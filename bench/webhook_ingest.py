@@ -45,8 +45,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from harness import ROOT, write_report
 from servers import (
-    ROOT,
     CpuMeter,
     Processes,
     children,
@@ -62,7 +62,6 @@ from servers import (
 DATABASE = "bench_webhooks"
 REDIS_DB = 7
 REPORT = ROOT / "bench" / "reports" / "webhook_ingest.md"
-NOTES_MARKER = "<!-- notes -->"
 LUA = ROOT / "bench" / "webhook_ingest.lua"
 WEBHOOK = "/webhooks/mercadopago/"
 BARE = "/bench/bare/"
@@ -133,6 +132,14 @@ class Signer:
     def __init__(self, *, secret: str, seller_id: int, mp_user_id: int, rng: random.Random):
         self.secret, self.seller_id, self.mp_user_id, self.rng = secret, seller_id, mp_user_id, rng
         self.resource = 10**9
+
+    @classmethod
+    def of(cls, seller, seed: int) -> "Signer":
+        """A signer for ``seller``, drawing its ids from ``seed`` (a reproducible load)."""
+        rng = random.Random(seed)  # noqa: S311 (reproducible load, not secrets)
+        return cls(
+            secret=webhook_secret(), seller_id=seller.pk, mp_user_id=seller.mp_user_id, rng=rng
+        )
 
     def order_webhook(self, ts: str) -> Notification:
         from mpapi import webhooks
@@ -315,12 +322,7 @@ def queries_per_request(seller) -> dict[str, int]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    signer = Signer(
-        secret=webhook_secret(),
-        seller_id=seller.pk,
-        mp_user_id=seller.mp_user_id,
-        rng=random.Random(7),  # noqa: S311 (reproducible load, not secrets)
-    )
+    signer = Signer.of(seller, 7)
     client = Client(HTTP_HOST="127.0.0.1")
     webhook, ipn = signer.order_webhook(str(int(time.time() * 1000))), signer.ipn("payment")
     cases = {
@@ -358,12 +360,7 @@ def cpu_breakdown(seller, count: int = 300) -> dict[str, float]:
     from orders import notifications, tasks
     from orders.models import Notification as Row
 
-    signer = Signer(
-        secret=webhook_secret(),
-        seller_id=seller.pk,
-        mp_user_id=seller.mp_user_id,
-        rng=random.Random(8),  # noqa: S311 (reproducible load, not secrets)
-    )
+    signer = Signer.of(seller, 8)
     client = Client(HTTP_HOST="127.0.0.1")
     ts = str(int(time.time() * 1000))
     fresh = (signer.order_webhook(ts) for _ in range(10**9))
@@ -554,16 +551,6 @@ def check_failures(check: dict) -> list[str]:
     return failures
 
 
-def write_report(text: str) -> None:
-    notes = ""
-    if REPORT.exists() and NOTES_MARKER in REPORT.read_text():
-        notes = REPORT.read_text().split(NOTES_MARKER, 1)[1]
-    REPORT.parent.mkdir(exist_ok=True)
-    partial = REPORT.with_suffix(".tmp")
-    partial.write_text(text + (f"\n{NOTES_MARKER}{notes}" if notes else ""))
-    partial.replace(REPORT)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="per target and round")
@@ -601,12 +588,7 @@ def main() -> None:
             master = processes.gunicorn(env, workers=workers, name=f"gunicorn-{workers}")
             if seller is None:
                 seller = prepare_seller(base_url)
-                signer = Signer(
-                    secret=webhook_secret(),
-                    seller_id=seller.pk,
-                    mp_user_id=seller.mp_user_id,
-                    rng=random.Random(20260101),  # noqa: S311 (reproducible load)
-                )
+                signer = Signer.of(seller, 20260101)
 
             def phase(target: str, seconds: float, workers=workers, master=master, signer=signer):
                 per_thread = math.ceil(args.max_rps * seconds / args.threads) + 1000
@@ -643,8 +625,8 @@ def main() -> None:
     empty_queues(REDIS_DB)
     text = report(configs, check, queries, breakdown, args)
     print(text, end="")
-    write_report(text)
-    print(f"Written to {REPORT.relative_to(ROOT)}; server logs in {log_dir}")
+    write_report(REPORT, text)
+    print(f"Server logs in {log_dir}")
     failures = check_failures(check)
     if failures:
         raise SystemExit("Inbox check failed: " + "; ".join(failures))
