@@ -45,6 +45,14 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.PENDING, Status.CREATED)
 
 
+NO_ANSWER_CODE = "mercadopago_no_answer"
+# The orders whose external_reference no other order of the seller may take. A failed order
+# frees it, except a legacy dynamic QR whose create got no answer: Mercado Pago may hold that
+# order (unseen), and a second one with the same reference would be a second one there that its
+# search by reference cannot tell apart from the first.
+HOLDS_ITS_REFERENCE = ~Q(status="failed") | Q(error_code=NO_ANSWER_CODE)
+
+
 class Order(TenantOwnedModel):
     """A seller's order, shown to the buyer as a QR and paid in Mercado Pago.
 
@@ -96,13 +104,9 @@ class Order(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            # A failed order frees its reference, except a legacy dynamic QR whose create got
-            # no answer: Mercado Pago may hold it (unseen), and a second order with the same
-            # reference would be a second one there that its search by reference cannot tell
-            # apart from the first.
             models.UniqueConstraint(
                 fields=["tenant", "external_reference"],
-                condition=~Q(status="failed") | Q(error_code="mercadopago_no_answer"),
+                condition=HOLDS_ITS_REFERENCE,
                 name="order_external_reference_unique_per_tenant",
                 violation_error_message="This seller already has an order with this reference.",
             ),

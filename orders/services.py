@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_config
@@ -38,7 +38,17 @@ from orders.errors import (
     Problem,
     RefusedByMercadoPago,
 )
-from orders.models import Api, Mode, Order, OrderItem, Payment, Refund, Status
+from orders.models import (
+    HOLDS_ITS_REFERENCE,
+    NO_ANSWER_CODE,
+    Api,
+    Mode,
+    Order,
+    OrderItem,
+    Payment,
+    Refund,
+    Status,
+)
 from orders.transitions import OrderState, PaymentState, RefundState
 from orders.validation import (
     ItemInput,
@@ -181,12 +191,9 @@ def _save_new_order(
                     for position, item in enumerate(data.items)
                 )
         except IntegrityError as error:
-            # Another order took the reference; any other refusal is not a duplicate. A legacy
-            # dynamic QR that got no answer keeps its reference: Mercado Pago may hold it.
-            taken = Order.objects.filter(external_reference=data.external_reference).filter(
-                ~Q(status=Status.FAILED) | Q(error_code=NO_ANSWER_CODE)
-            )
-            if taken.exists():
+            # Another order took the reference; any other refusal is not a duplicate.
+            reference = data.external_reference
+            if Order.objects.filter(HOLDS_ITS_REFERENCE, external_reference=reference).exists():
                 raise duplicate from error
             raise
     return order, items
@@ -269,7 +276,6 @@ def _submit(
         return transitions.apply(order, state)
 
 
-NO_ANSWER_CODE = "mercadopago_no_answer"
 _NO_ANSWER = (
     "Mercado Pago did not answer, and a legacy dynamic QR cannot be sent twice safely: this "
     "order was not taken. Create a new one with another reference (this one stays taken); the "
