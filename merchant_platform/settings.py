@@ -5,9 +5,11 @@ to the built-in Mercado Pago sandbox. Production sets the variables listed in th
 system checks in ``merchant_platform.checks`` refuse missing or malformed values.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from merchant_platform.defaults import DEV_SECRET_KEY
 from orders.schedules import beat_schedule as orders_beat_schedule
@@ -33,7 +35,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.PlatformAdminConfig",  # django.contrib.admin, asking for the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,7 +47,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "merchant_platform",
+    "accounts",
     "tenants",
     "pos",
     "orders",
@@ -55,15 +61,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "merchant_platform.csp.PlatformCSPMiddleware",  # after WhiteNoise: pages, not static files
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out attempt into the lockout page
 ]
 
 ROOT_URLCONF = "merchant_platform.urls"
@@ -109,6 +120,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# Sign-in lockout (django-axes, docs/accounts.md): after LOGIN_FAILURE_LIMIT failures for one
+# account, or from one address, signing in (the admin's page, and the OAuth2 token endpoint per
+# client id) is refused until LOGIN_COOLOFF_MINUTES have passed without another attempt. The
+# address is the one the trusted proxies saw (TRUSTED_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_CLIENT_IP_CALLABLE = "merchant_platform.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
+AXES_ENABLE_ADMIN = False  # attempts are reset with `manage.py axes_reset_username` and friends
+AXES_SENSITIVE_PARAMETERS = [
+    *("username", "ip_address", "password", "otp_token", "csrfmiddlewaretoken"),
+    *("client_secret", "code", "code_verifier", "refresh_token", "token"),
+]
+# Second factor (django-otp, TOTP) for platform staff; required before any page when on.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Merchant platform")
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -139,6 +172,50 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# How many proxies in front of the platform append to X-Forwarded-For: limits kept per client
+# address (login lockout, rejected webhooks) read the address the outermost one saw. 0: none,
+# the connection's peer is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Content-Security-Policy (django-csp; docs/accounts.md): scripts and <style> elements only from
+# this origin or carrying the response's nonce; style attributes stay allowed (the admin's
+# templates use them). The consent page also allows its form to reach the partner app's redirect
+# URI (merchant_platform.csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, SITE_URL],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (django-permissions-policy): no page uses these browser features.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # Celery: with no broker configured, tasks run in-process (eagerly) and errors propagate.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -168,8 +245,9 @@ MERCADOPAGO_WEBHOOK_SECRET = env.str("MERCADOPAGO_WEBHOOK_SECRET", default="")
 MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
 # Tests reach the sandbox in-process: a dotted path to a function returning an httpx transport.
 MERCADOPAGO_HTTP_TRANSPORT = ""
-# The emulator of Mercado Pago, mounted under /sandbox/; on by default when it is the API target.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not MERCADOPAGO_API_BASE_URL)
+# The emulator of Mercado Pago, mounted under /sandbox/. With DEBUG on it is on by default when it
+# is the API target; with DEBUG off only SANDBOX_ENABLED=true turns it on.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG and not MERCADOPAGO_API_BASE_URL)
 # How long, in seconds, the client waits for Mercado Pago, and how many times it retries.
 MERCADOPAGO_TIMEOUT = env.float("MERCADOPAGO_TIMEOUT", default=20.0)
 MERCADOPAGO_MAX_RETRIES = 3
@@ -183,11 +261,27 @@ ORDERS_DEFAULT_EXPIRATION = env.int("ORDERS_DEFAULT_EXPIRATION", default=15 * 60
 ORDERS_RECONCILE_INTERVAL = env.int("ORDERS_RECONCILE_INTERVAL", default=120)
 ORDERS_RECONCILE_AFTER = env.int("ORDERS_RECONCILE_AFTER", default=300)
 ORDERS_EXPIRE_INTERVAL = env.int("ORDERS_EXPIRE_INTERVAL", default=60)
+# Mercado Pago's notification inbox (docs/orders.md, "Inbox limits"): the largest body accepted
+# (bytes); rejected requests per client address (e.g. "60/min"; empty: no limit) and the days
+# their records are kept; the window (seconds) over which IPN look-ups of one (seller, topic, id)
+# are coalesced, and each seller's IPN look-ups (e.g. "60/min"); after how many seconds without
+# progress a queued or failed notification is stuck, how many times the sweeper queues it
+# again, and how often (seconds) it runs.
+NOTIFICATIONS_MAX_BYTES = env.int("NOTIFICATIONS_MAX_BYTES", default=64 * 1024)
+NOTIFICATIONS_REJECTED_RATE = env.str("NOTIFICATIONS_REJECTED_RATE", default="60/min")
+NOTIFICATIONS_REJECTED_RETENTION_DAYS = env.int("NOTIFICATIONS_REJECTED_RETENTION_DAYS", default=7)
+NOTIFICATIONS_IPN_WINDOW = env.int("NOTIFICATIONS_IPN_WINDOW", default=10)
+NOTIFICATIONS_IPN_SELLER_RATE = env.str("NOTIFICATIONS_IPN_SELLER_RATE", default="60/min")
+NOTIFICATIONS_STUCK_AFTER = env.int("NOTIFICATIONS_STUCK_AFTER", default=15 * 60)
+NOTIFICATIONS_MAX_SWEEPS = env.int("NOTIFICATIONS_MAX_SWEEPS", default=5)
+NOTIFICATIONS_SWEEP_INTERVAL = env.int("NOTIFICATIONS_SWEEP_INTERVAL", default=60)
 
 CELERY_BEAT_SCHEDULE = {
     **TENANTS_BEAT_SCHEDULE,
     **orders_beat_schedule(
-        reconcile_every=ORDERS_RECONCILE_INTERVAL, expire_every=ORDERS_EXPIRE_INTERVAL
+        reconcile_every=ORDERS_RECONCILE_INTERVAL,
+        expire_every=ORDERS_EXPIRE_INTERVAL,
+        sweep_every=NOTIFICATIONS_SWEEP_INTERVAL,
     ),
 }
 if SANDBOX_ENABLED:
@@ -231,8 +325,20 @@ WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DE
 WEBHOOKS_DUE_INTERVAL = env.int("WEBHOOKS_DUE_INTERVAL", default=60)
 CELERY_BEAT_SCHEDULE |= partners_beat_schedule(deliver_due_every=WEBHOOKS_DUE_INTERVAL)
 
-# The throttle's counters; several web processes must share one cache (redis://...).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The throttle's counters, which every web process must share: CACHE_URL, else the broker's Redis
+# (keys under the "cache" prefix), else this process's memory (refused with DEBUG off: E010).
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Partner apps' OAuth2 (django-oauth-toolkit), on the compliant side of every RFC 9700 gate.
 # Every token acts for one seller: see partners/oauth.py.

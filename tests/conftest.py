@@ -27,6 +27,15 @@ def owner_b(tenant_b):
     return make_member(tenant_b, "owner", "owner-b")
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: no rate-limit counter or IPN coalescing window
+    (orders/notifications.py) of an earlier test, whose row ids may be this test's, carries over."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def eager_celery():
     """Tasks run in-process, as in the embedded default (whatever the environment says)."""

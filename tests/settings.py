@@ -7,7 +7,35 @@ import tempfile
 from pathlib import Path
 
 from merchant_platform.settings import *  # noqa: F403
-from merchant_platform.settings import CELERY_BROKER_URL, DATABASES, STORAGES
+from merchant_platform.settings import (
+    CELERY_BEAT_SCHEDULE,
+    CELERY_BROKER_URL,
+    DATABASES,
+    MIDDLEWARE,
+    STORAGES,
+)
+
+# Mercado Pago is the sandbox, mounted as SANDBOX_ENABLED=true mounts it (DEBUG is off, so the
+# settings leave it off): its URLs (merchant_platform/urls.py reads this), its fault injection
+# middleware and its delivery schedule.
+SANDBOX_ENABLED = True
+SANDBOX_MIDDLEWARE = "sandbox.faults.FaultInjectionMiddleware"
+if SANDBOX_MIDDLEWARE not in MIDDLEWARE:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, SANDBOX_MIDDLEWARE
+    )
+CELERY_BEAT_SCHEDULE["sandbox-deliver-due"] = {"task": "sandbox.deliver_due", "schedule": 60}
+# One process: the throttle's tests count in its memory, and no counter outlives a run.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The suite stands in for production (DEBUG off) with the sandbox's public identity, on plain
+# HTTP and a per-process cache: the startup refusal (merchant_platform/startup.py) of its Celery
+# workers would stop them. The checks' own tests override this list with an empty one.
+SILENCED_SYSTEM_CHECKS = [
+    "merchant_platform.E001",  # the public development SECRET_KEY
+    "merchant_platform.E002",  # the MERCADOPAGO_* values: the sandbox's stand in
+    "merchant_platform.E009",  # SITE_URL on http://
+    "merchant_platform.E010",  # the per-process cache above
+]
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
@@ -17,6 +45,9 @@ MERCADOPAGO_HTTP_TRANSPORT = "merchant_platform.mercadopago.in_process_transport
 # Tasks run eagerly unless a broker is configured; a test that starts a Celery worker meets its
 # producers on an in-memory broker when none is (the CI sets Redis).
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+# Under pytest-xdist each test process has its own test database, so each has its own queue too:
+# a real worker of one process must never take a task whose rows are in another's database.
+CELERY_TASK_DEFAULT_QUEUE = f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 SANDBOX_WEBHOOK_URL = ""  # tests that receive webhooks point the sandbox at their own server
 MERCADOPAGO_BACKOFF_BASE = 0  # retries go at once: tests do not wait on backoff
 API_THROTTLE_RATE = ""  # the schema-wide fuzzing sends more; the throttle's test sets a rate
@@ -39,3 +70,6 @@ WEBHOOKS_ALLOW_PRIVATE_URLS = True  # partner endpoints in tests listen on 127.0
 # Users' passwords and partner apps' client secrets are hashed on every fixture that makes one;
 # the production hasher is slow on purpose, and tests need not pay for it.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Platform staff in tests sign in without an authenticator app; tests/test_accounts.py turns the
+# requirement on where it checks it.
+STAFF_REQUIRE_2FA = False
