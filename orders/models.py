@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from pos.models import PointOfSale
 from tenants.models import Tenant, TenantOwnedModel
@@ -313,7 +314,7 @@ class Notification(models.Model):
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
-        REJECTED = "rejected", "Rejected (bad signature)"
+        REJECTED = "rejected", "Rejected (bad signature, too large)"
         QUEUED = "queued", "Queued"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored (nothing to do)"
@@ -328,7 +329,12 @@ class Notification(models.Model):
     request_id = models.CharField("x-request-id", max_length=100, blank=True)
     query = models.JSONField(default=dict, blank=True)
     headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Empty on rejected rows (see the digest).")
+    body_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Bytes of the body (declared, when it was not read)."
+    )
+    body_sha256 = models.CharField("body SHA-256", max_length=64, blank=True)
+    client_address = models.CharField(max_length=45, blank=True)
     tenant = models.ForeignKey(
         Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -338,7 +344,13 @@ class Notification(models.Model):
     detail = models.TextField(blank=True, help_text="Why it was rejected, ignored or failed.")
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    sweeps = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the sweeper queued it again after it was stuck."
+    )
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    touched_at = models.DateTimeField(
+        default=timezone.now, help_text="Last queued or attempted: the sweeper's clock."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -347,6 +359,12 @@ class Notification(models.Model):
             models.Index(fields=["status", "received_at"], name="notification_status"),
             # A seller's inbox, newest first: the admin list of a member.
             models.Index(fields=["tenant", "-received_at"], name="notification_tenant_received"),
+            # The sweeper's look for rows stuck unprocessed (few: a partial index).
+            models.Index(
+                fields=["touched_at"],
+                name="notification_unprocessed",
+                condition=models.Q(status__in=["queued", "failed"]),
+            ),
         ]
         constraints = [
             # One row per accepted delivery: Mercado Pago gives each request its own

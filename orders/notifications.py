@@ -9,22 +9,33 @@ stored nor queued again: the first row answers for it. A notification is a doorb
 names and applies that (``services.refresh_order``), so duplicated, late, reordered or forged
 notifications are harmless. Legacy IPN (``?topic=…&id=…``) cannot be verified and is always
 re-fetched; its URL names the seller (``remote.notification_url``).
+
+What an unauthenticated sender can make the platform do is bounded (docs/orders.md, "Inbox
+limits"): a rejected request keeps a small record (no body: its digest and size), is rate-limited
+per client address and purged after a retention period; the look-ups an IPN causes are
+deduplicated per (seller, topic, id), coalescing repeats into one trailing look-up, and budgeted
+per seller. A row left unprocessed (its worker killed, its retries lost) is found by ``sweep``.
 """
 
+import hashlib
 import json
 import logging
+import math
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_config
+from merchant_platform.rate_limits import parse_rate, spend
 from mpapi import APIError, MercadoPagoError, NotFound, webhooks
 from orders import remote, services
 from orders.errors import MercadoPagoUnavailable, OrderError
@@ -35,15 +46,40 @@ from tenants.scope import cross_tenant_scope, tenant_scope
 logger = logging.getLogger(__name__)
 
 KEPT_HEADERS = ("x-signature", "x-request-id", "x-retry", "user-agent", "content-type")
+# What a row that nobody vouches for (rejected, or an unsigned IPN) keeps of its request: so many
+# query parameters, names and values cut to these lengths. An IPN's body is not used (the query
+# names the resource): it is kept only when it is as small as Mercado Pago's.
+BOUNDED_ENTRIES, BOUNDED_NAME, BOUNDED_VALUE = 10, 40, 200
+IPN_BODY_KEPT = 1024
+DETAIL_KEPT = 200
+# A duplicate of a row still unprocessed queues it again at most once per this many seconds.
+REQUEUE_GUARD = 30
+SWEEP_BATCH = PURGE_BATCH = 1000
 
 
-def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Notification:
+class Throttled(Exception):
+    """Too many rejected requests from one client address: nothing was stored."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many rejected requests; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def receive(
+    *,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    client_address: str = "",
+) -> Notification:
     """Store a notification as received, checked, and queue it when it may be processed.
 
-    A webhook with a missing or bad signature is kept as ``rejected`` and never processed. The
-    signature is checked before the row is written (the check reads nothing but the request),
-    so the row is stored once, with its final status. For an exact duplicate of an accepted
-    notification the row stored first is returned, and nothing is stored or queued.
+    A webhook with a missing or bad signature is kept as ``rejected`` (a bounded record, without
+    its body) and never processed; past ``NOTIFICATIONS_REJECTED_RATE`` from ``client_address``
+    nothing is stored and ``Throttled`` is raised. The signature is checked before the row is
+    written (the check reads nothing but the request), so the row is stored once, with its final
+    status. For an exact duplicate of an accepted notification the row stored first is
+    returned, and nothing is stored; when that row is still unprocessed it is queued again.
     """
     query = {_storable(name): _storable(value) for name, value in query.items()}
     headers = {_storable(name.lower()): _storable(value) for name, value in headers.items()}
@@ -62,18 +98,70 @@ def receive(*, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
         query=dict(query),
         headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
         body=text,
+        body_size=len(body),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        client_address=client_address[:45],
     )
     problem = "" if is_ipn else _signature_problem(notification)
     if problem:
-        notification.status = Notification.Status.REJECTED
-        notification.detail = problem
-        notification.save(force_insert=True)
-        logger.warning("Mercado Pago webhook %s rejected: %s", notification.pk, problem)
-        return notification
+        return _reject(notification, problem)
+    if is_ipn:
+        _bound(notification, keep_body=len(text) <= IPN_BODY_KEPT)
     stored = _store_once(notification)
     if stored is notification:
         transaction.on_commit(lambda pk=notification.pk: _enqueue(pk), robust=True)
     return stored
+
+
+def refuse_too_large(
+    *, query: Mapping[str, str], headers: Mapping[str, str], size: int | None, client_address: str
+) -> Notification:
+    """Keep a bounded record of a request whose body was over ``NOTIFICATIONS_MAX_BYTES`` (not
+    read: ``size`` is what it declared, ``None`` for a chunked one); ``Throttled`` past the rate
+    of rejected requests."""
+    query = {_storable(name): _storable(value) for name, value in query.items()}
+    headers = {_storable(name.lower()): _storable(value) for name, value in headers.items()}
+    is_ipn = "topic" in query and "id" in query
+    notification = Notification(
+        kind=Notification.Kind.IPN if is_ipn else Notification.Kind.WEBHOOK,
+        query=query,
+        headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
+        body_size=size,
+        client_address=client_address[:45],
+        request_id=headers.get("x-request-id", "")[:100],
+    )
+    return _reject(notification, f"body larger than {settings.NOTIFICATIONS_MAX_BYTES} bytes")
+
+
+def _reject(notification: Notification, problem: str) -> Notification:
+    """Store the bounded record of a rejected request, unless its address is over its rate."""
+    address = notification.client_address
+    rate = parse_rate(settings.NOTIFICATIONS_REJECTED_RATE)
+    allowed, retry_after = spend(f"mp-inbox-rejected:{address}", rate)
+    if not allowed:
+        logger.warning("Mercado Pago notification from %s throttled: %s", address, problem)
+        raise Throttled(retry_after)
+    notification.status = Notification.Status.REJECTED
+    notification.detail = problem[:DETAIL_KEPT]
+    _bound(notification, keep_body=False)
+    notification.save(force_insert=True)
+    logger.warning("Mercado Pago webhook %s rejected: %s", notification.pk, problem)
+    return notification
+
+
+def _bound(notification: Notification, *, keep_body: bool) -> None:
+    """Cut every string a row nobody vouches for stores (its digest and size stay whole)."""
+    notification.query = _bounded(notification.query)
+    notification.headers = _bounded(notification.headers)
+    if not keep_body:
+        notification.body = ""
+
+
+def _bounded(mapping: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name[:BOUNDED_NAME]: str(value)[:BOUNDED_VALUE]
+        for name, value in list(mapping.items())[:BOUNDED_ENTRIES]
+    }
 
 
 def _store_once(notification: Notification) -> Notification:
@@ -103,14 +191,23 @@ def _store_once(notification: Notification) -> Notification:
             notification.request_id,
             first.pk,
         )
+        unprocessed = first.status in (Notification.Status.QUEUED, Notification.Status.FAILED)
+        if unprocessed and cache.add(f"mp-inbox-requeued:{first.pk}", 1, REQUEUE_GUARD):
+            # Its processing may have died with its process: the resend is the doorbell again.
+            transaction.on_commit(lambda pk=first.pk: _enqueue(pk), robust=True)
         return first
     return notification
 
 
-def _enqueue(notification_id: int) -> None:
+def _enqueue(notification_id: int, *, trailing_in: int | None = None) -> None:
     from orders import tasks  # tasks call services
 
-    tasks.process_notification.delay(notification_id)
+    if trailing_in is None:
+        tasks.process_notification.delay(notification_id)
+    else:
+        tasks.process_notification.apply_async(
+            (notification_id,), {"trailing": True}, countdown=trailing_in
+        )
 
 
 def _storable(text: str) -> str:
@@ -168,7 +265,9 @@ def queue(notification_ids: Iterable[int]) -> int:
         .exclude(status=Notification.Status.REJECTED)
         .values_list("pk", flat=True)
     )
-    Notification.objects.filter(pk__in=ids).update(status=Notification.Status.QUEUED)
+    Notification.objects.filter(pk__in=ids).update(
+        status=Notification.Status.QUEUED, touched_at=timezone.now()
+    )
     for notification_id in ids:
         transaction.on_commit(lambda pk=notification_id: _enqueue(pk), robust=True)
     return len(ids)
@@ -180,21 +279,27 @@ class Outcome:
     detail: str = ""
     tenant: Tenant | None = None
     order: Order | None = None
+    trailing_in: int | None = None  # seconds: a coalesced IPN's look-up at its window's end
 
 
-def process(notification_id: int) -> str:
+def process(notification_id: int, *, trailing: bool = False) -> str:
     """Act on one queued notification; its new status.
 
-    Raises ``MercadoPagoUnavailable`` when Mercado Pago cannot answer now (the row is left
-    ``failed`` with the traceback, and the task tries again). Any other failure is kept the same
-    way, for a replay.
+    ``trailing`` is the look-up a coalesced IPN was given at the end of its window. Raises
+    ``MercadoPagoUnavailable`` when Mercado Pago cannot answer now (the row is left ``failed``
+    with the traceback, and the task tries again). Any other failure is kept the same way, for
+    a replay.
     """
     notification = Notification.objects.get(pk=notification_id)
+    if trailing:
+        _end_coalescing(notification)
     if notification.status not in (Notification.Status.QUEUED, Notification.Status.FAILED):
         return notification.status
-    Notification.objects.filter(pk=notification.pk).update(attempts=F("attempts") + 1)
+    Notification.objects.filter(pk=notification.pk).update(
+        attempts=F("attempts") + 1, touched_at=timezone.now()
+    )
     try:
-        outcome = _act(notification)
+        outcome = _act(notification, trailing=trailing)
     except (MercadoPagoUnavailable, MercadoPagoError) as error:
         _record_failure(notification, error)
         if isinstance(error, APIError) and error.status < 500 and error.status != 429:
@@ -204,14 +309,17 @@ def process(notification_id: int) -> str:
         _record_failure(notification, error)
         logger.exception("Mercado Pago notification %s failed", notification.pk)
         return Notification.Status.FAILED
+    waiting = outcome.status == Notification.Status.QUEUED
     Notification.objects.filter(pk=notification.pk).update(
         status=outcome.status,
         detail=outcome.detail,
         traceback="",
         tenant=outcome.tenant,
         order=outcome.order,
-        processed_at=timezone.now(),
+        processed_at=None if waiting else timezone.now(),
     )
+    if outcome.trailing_in is not None:
+        _enqueue(notification.pk, trailing_in=outcome.trailing_in)
     return outcome.status
 
 
@@ -230,9 +338,9 @@ def _attribute(notification: Notification, tenant: Tenant, order: Order | None =
     Notification.objects.filter(pk=notification.pk).update(tenant=tenant, order=order)
 
 
-def _act(notification: Notification) -> Outcome:
+def _act(notification: Notification, *, trailing: bool) -> Outcome:
     if notification.kind == Notification.Kind.IPN:
-        return _act_on_ipn(notification)
+        return _act_on_ipn(notification, trailing=trailing)
     if notification.topic != "order":
         return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
     return _act_on_order_webhook(notification)
@@ -294,7 +402,7 @@ def _adopt_unanswered_order(tenant: Tenant, mp_order_id: str) -> Order | None:
     return services.apply_state(tenant=tenant, order=order, state=remote.v1_state(answer))
 
 
-def _act_on_ipn(notification: Notification) -> Outcome:
+def _act_on_ipn(notification: Notification, *, trailing: bool) -> Outcome:
     # The seller named in the URL is not trusted until Mercado Pago, asked with that seller's
     # token, shows the resource: until then the row is attributed to nobody.
     seller_id = _number(notification.query.get("seller"))
@@ -306,6 +414,9 @@ def _act_on_ipn(notification: Notification) -> Outcome:
         return Outcome(Notification.Status.IGNORED, "the notification names no resource")
     if notification.topic not in ("merchant_order", "payment"):
         return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
+    held = _ipn_gate(notification, _ipn_key(notification), tenant, trailing=trailing)
+    if held is not None:
+        return held
     with tenant_scope(tenant):
         with remote.seller_client(tenant) as seller:
             try:
@@ -327,6 +438,99 @@ def _act_on_ipn(notification: Notification) -> Outcome:
             return Outcome(Notification.Status.IGNORED, detail, tenant)
         order = services.refresh_order(tenant=tenant, order=order)
     return Outcome(Notification.Status.PROCESSED, f"order is {order.status}", tenant, order)
+
+
+def _ipn_key(notification: Notification) -> str | None:
+    """The cache key of the IPN look-ups of one (seller, topic, id); None if it names none."""
+    seller_id = _number(notification.query.get("seller"))
+    resource_id = _number(notification.resource_id)
+    if seller_id is None or resource_id is None:
+        return None
+    return f"mp-ipn:{seller_id}:{notification.topic[:20]}:{resource_id}"
+
+
+def _ipn_gate(
+    notification: Notification, key: str, tenant: Tenant, *, trailing: bool
+) -> Outcome | None:
+    """Why this IPN does not call Mercado Pago now (None when it does).
+
+    The first IPN of a (seller, topic, id) in ``NOTIFICATIONS_IPN_WINDOW`` seconds looks up;
+    repeats inside the window are coalesced into one trailing look-up at its end (the first
+    repeat is queued again for then, later ones point to it), so an update sent twice within
+    seconds (created, then paid) is still read. Each look-up spends one unit of the seller's
+    ``NOTIFICATIONS_IPN_SELLER_RATE``; past it the IPN is left to reconciliation.
+    """
+    window = settings.NOTIFICATIONS_IPN_WINDOW
+    now = time.time()
+    if trailing:
+        cache.set(key, now, window)
+    elif not cache.add(key, now, window):
+        started = cache.get(key)
+        if started is not None:
+            return _coalesce(notification, key, wait=max(1, math.ceil(started + window - now)))
+        cache.set(key, now, window)  # the window ended meanwhile: this one looks up
+    rate = parse_rate(settings.NOTIFICATIONS_IPN_SELLER_RATE)
+    allowed, _retry_after = spend(f"mp-ipn-budget:{tenant.pk}", rate)
+    if not allowed:
+        detail = "the seller's IPN look-up budget is spent: left to reconciliation"
+        logger.warning("Mercado Pago IPN %s not looked up: %s", notification.pk, detail)
+        return Outcome(Notification.Status.IGNORED, detail)
+    return None
+
+
+def _coalesce(notification: Notification, key: str, *, wait: int) -> Outcome:
+    trailing_key = f"{key}:trailing"
+    window = settings.NOTIFICATIONS_IPN_WINDOW
+    if cache.add(trailing_key, notification.pk, wait + window):
+        detail = f"a repeat inside the window: looked up at its end, in {wait} s"
+        return Outcome(Notification.Status.QUEUED, detail, trailing_in=wait)
+    first = cache.get(trailing_key)
+    if first == notification.pk:  # queued again before its own trailing look-up
+        return Outcome(Notification.Status.QUEUED, "waiting for its look-up at the window's end")
+    return Outcome(
+        Notification.Status.IGNORED, f"a repeat inside the window: notification {first} looks up"
+    )
+
+
+def _end_coalescing(notification: Notification) -> None:
+    """A trailing look-up starts: later repeats of its key may plan the next one."""
+    key = _ipn_key(notification)
+    if key is not None and cache.get(f"{key}:trailing") == notification.pk:
+        cache.delete(f"{key}:trailing")
+
+
+def sweep(*, now: datetime) -> int:
+    """Queue again the notifications stuck unprocessed: ``queued`` or ``failed`` rows neither
+    queued nor attempted for ``NOTIFICATIONS_STUCK_AFTER`` seconds (their process was killed,
+    their Celery message or retries lost), at most ``NOTIFICATIONS_MAX_SWEEPS`` times each; how
+    many."""
+    stuck = Notification.objects.filter(
+        status__in=[Notification.Status.QUEUED, Notification.Status.FAILED],
+        touched_at__lt=now - timedelta(seconds=settings.NOTIFICATIONS_STUCK_AFTER),
+        sweeps__lt=settings.NOTIFICATIONS_MAX_SWEEPS,
+    )
+    with transaction.atomic():
+        ids = list(
+            stuck.select_for_update(skip_locked=True)
+            .order_by("touched_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        Notification.objects.filter(pk__in=ids).update(sweeps=F("sweeps") + 1, touched_at=now)
+        for notification_id in ids:
+            transaction.on_commit(lambda pk=notification_id: _enqueue(pk), robust=True)
+    if ids:
+        logger.warning("Queued %s stuck Mercado Pago notification(s) again", len(ids))
+    return len(ids)
+
+
+def purge_rejected(*, now: datetime) -> int:
+    """Delete rejected rows older than ``NOTIFICATIONS_REJECTED_RETENTION_DAYS``; how many."""
+    cutoff = now - timedelta(days=settings.NOTIFICATIONS_REJECTED_RETENTION_DAYS)
+    old = Notification.objects.filter(status=Notification.Status.REJECTED, received_at__lt=cutoff)
+    purged = 0
+    while ids := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+        purged += Notification.objects.filter(pk__in=ids).delete()[0]
+    return purged
 
 
 def replay(*, ids: Iterable[int] = (), status: str | None = None) -> int:

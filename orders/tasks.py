@@ -18,9 +18,22 @@ RETRY = {
 
 
 @shared_task(name="orders.process_notification", acks_late=True, **RETRY)
-def process_notification(notification_id: int) -> str:
-    """Process one inbox row (the task is keyed by it); its new status."""
-    return notifications.process(notification_id)
+def process_notification(notification_id: int, trailing: bool = False) -> str:
+    """Process one inbox row (the task is keyed by it); its new status. ``trailing``: the
+    look-up a coalesced IPN was given at the end of its window."""
+    return notifications.process(notification_id, trailing=trailing)
+
+
+@shared_task(name="orders.sweep_notifications")
+def sweep_notifications() -> int:
+    """Queue again the notifications stuck unprocessed (beat); how many."""
+    return notifications.sweep(now=timezone.now())
+
+
+@shared_task(name="orders.purge_rejected_notifications")
+def purge_rejected_notifications() -> int:
+    """Delete rejected notifications past their retention (beat); how many."""
+    return notifications.purge_rejected(now=timezone.now())
 
 
 @shared_task(base=TenantTask, name="orders.submit_order", **RETRY)

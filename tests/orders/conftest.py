@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Order
+from orders import services
+from orders.models import Api, Mode, Order
+from orders.validation import ItemInput
 from pos import services as pos_services
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant
@@ -64,3 +66,38 @@ def reload(order: Order) -> Order:
     """``order`` as it is in the database now."""
     with tenant_scope(order.tenant):
         return Order.objects.get(pk=order.pk)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """A block after which what it left for the commit runs (the task queued by the view)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def new_order(seller, pos, api: str = Api.V1, reference: str = "ASADO-1") -> Order:
+    return services.create_order(
+        tenant=seller,
+        pos=pos,
+        api=api,
+        mode=Mode.DYNAMIC,
+        external_reference=reference,
+        title="Asado",
+        items=[ItemInput(title="Choripán", unit_price=Decimal("1500.00"))],
+    )
+
+
+@pytest.fixture
+def paid_v1(client, seller, pos) -> Order:
+    """A v1 order paid in the sandbox's wallet; its webhook has not reached the platform."""
+    order = new_order(seller, pos)
+    pay(client, order)
+    assert reload(order).status == "created"
+    return order
+
+
+@pytest.fixture
+def paid_legacy(client, seller, pos) -> Order:
+    """A legacy in-store order paid in the sandbox's wallet; no IPN has reached the platform."""
+    order = new_order(seller, pos, api=Api.INSTORE, reference="LEGACY-1")
+    pay(client, order)
+    return order

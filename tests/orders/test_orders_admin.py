@@ -9,6 +9,7 @@ from django.urls import reverse
 from orders.models import MercadoPagoCall, Notification
 from sandbox.seed import seller_access_token as sandbox_token
 from tenants.roles import Role
+from tenants.scope import tenant_scope
 from tenants.services import connect_with_access_token, disconnect
 from tests.factories import make_connected_tenant, make_member, make_order, make_user
 from tests.orders.conftest import pay
@@ -27,11 +28,6 @@ def order_page(order) -> str:
 
 def notification_page(notification) -> str:
     return reverse("admin:orders_notification_change", args=[notification.pk])
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture
@@ -77,7 +73,13 @@ def test_the_order_page_shows_its_mercado_pago_calls_to_its_sellers_member(clien
         if inline.opts.model is MercadoPagoCall
     ]
     shown = [(form.original.method, form.original.path, form.original.status) for form in calls]
-    assert shown == [("POST", "/v1/orders", 201), ("GET", f"/v1/orders/{paid.mp_order_id}", 200)]
+    with tenant_scope(seller):
+        reference_id = paid.payments.get().reference_id
+    assert shown == [
+        ("POST", "/v1/orders", 201),
+        ("GET", f"/v1/orders/{paid.mp_order_id}", 200),
+        ("GET", f"/v1/payments/{reference_id}", 200),  # the payment's approval time
+    ]
     assert "Request body (redacted)" in page
     assert "&quot;external_reference&quot;: &quot;ASADO-1&quot;" in page  # the create's body
     assert sandbox_token("MLA") not in page

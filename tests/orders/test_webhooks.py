@@ -20,9 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from orders import services
-from orders.models import Api, MercadoPagoCall, Mode, Notification, Order, Payment
-from orders.validation import ItemInput
+from orders.models import Api, MercadoPagoCall, Notification, Order, Payment
 from sandbox import notifier, signing
 from sandbox.models import Event
 from sandbox.seed import WEBHOOK_SECRET
@@ -31,7 +29,7 @@ from tenants.scope import tenant_scope
 from tenants.services import connect_with_access_token, disconnect
 from tests.factories import make_connected_tenant, make_order
 from tests.faults import set_faults
-from tests.orders.conftest import pay, reload
+from tests.orders.conftest import new_order, pay, reload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -39,42 +37,7 @@ WEBHOOK = reverse("orders:mercadopago-webhook")
 S = Notification.Status
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """A block after which what it left for the commit runs (the task queued by the view)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 # Orders and the notifications the sandbox writes about them ----------------------------------
-
-
-def new_order(seller, pos, api: str = Api.V1, reference: str = "ASADO-1") -> Order:
-    return services.create_order(
-        tenant=seller,
-        pos=pos,
-        api=api,
-        mode=Mode.DYNAMIC,
-        external_reference=reference,
-        title="Asado",
-        items=[ItemInput(title="Choripán", unit_price=Decimal("1500.00"))],
-    )
-
-
-@pytest.fixture
-def paid_v1(client, seller, pos) -> Order:
-    """A v1 order paid in the sandbox's wallet; its webhook has not reached the platform."""
-    order = new_order(seller, pos)
-    pay(client, order)
-    assert reload(order).status == "created"
-    return order
-
-
-@pytest.fixture
-def paid_legacy(client, seller, pos) -> Order:
-    """A legacy in-store order paid in the sandbox's wallet; no IPN has reached the platform."""
-    order = new_order(seller, pos, api=Api.INSTORE, reference="LEGACY-1")
-    pay(client, order)
-    return order
 
 
 def webhook_event(order: Order) -> Event:
@@ -164,7 +127,12 @@ def test_the_sandboxs_webhook_for_a_paid_order_processes_it_with_its_payment(
     [(payment_id, paid)] = payments_of(order)
     assert payment_id == event.body["data"]["transactions"]["payments"][0]["id"]
     assert paid == Decimal("1500.00")
-    assert calls_of(seller)[len(before) :] == [("GET", f"/v1/orders/{paid_v1.mp_order_id}", 200)]
+    # The order, then (once, the first time it is seen paid) its payment's approval time.
+    reference_id = event.body["data"]["transactions"]["payments"][0]["reference"]["id"]
+    assert calls_of(seller)[len(before) :] == [
+        ("GET", f"/v1/orders/{paid_v1.mp_order_id}", 200),
+        ("GET", f"/v1/payments/{reference_id}", 200),
+    ]
 
 
 def test_the_view_stores_and_answers_before_a_task_keyed_by_the_row_processes_it(
@@ -281,7 +249,13 @@ def test_a_webhook_without_a_valid_signature_is_kept_as_rejected_and_not_applied
     row = last_row()
     assert row.status == S.REJECTED
     assert row.detail
-    assert row.body == body
+    # A bounded record: not the body, its digest and size (docs/orders.md, "Inbox limits").
+    assert row.body == ""
+    assert (row.body_sha256, row.body_size) == (
+        hashlib.sha256(body.encode()).hexdigest(),
+        len(body),
+    )
+    assert row.client_address == "127.0.0.1"
     assert row.query == order_query(paid_v1)
     assert row.headers["x-request-id"] == headers["X-Request-Id"]
     assert row.headers.get("x-signature") == headers.get("X-Signature")
@@ -614,11 +588,14 @@ def test_an_odd_notification_is_stored_and_answered_without_a_server_error(
     row = last_row()
     assert row.status in (S.REJECTED, S.IGNORED)
     assert row.version is None
-    assert row.body
+    assert (
+        row.body if row.status == S.IGNORED else row.body_sha256 == hashlib.sha256(body).hexdigest()
+    )
 
 
 def test_a_body_too_large_is_refused_without_a_server_error(client, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    settings.NOTIFICATIONS_MAX_BYTES = 1024
     response = post(client, {"data.id": "ORD1", "type": "order"}, b"x" * 2048)
     assert response.status_code == 413
-    assert not Notification.objects.exists()
+    row = Notification.objects.get()
+    assert (row.status, row.body, row.body_size) == (S.REJECTED, "", 2048)

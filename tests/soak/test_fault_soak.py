@@ -279,6 +279,10 @@ def processes(transactional_db, settings, request) -> Iterator[Processes]:
     finally:
         running.stop_all()
         conf.task_always_eager, conf.task_default_queue = saved
+        # The routing tables the app cached on first use would keep this run's queue for later
+        # tests (their worker would consume a queue nobody sends to).
+        for cached in ("queues", "default_queue", "router"):
+            celery_app.amqp.__dict__.pop(cached, None)
         running.broker.delete(queue)
         connection.close()
 
