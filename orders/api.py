@@ -28,7 +28,7 @@ from orders.filters import OrderFilter
 from orders.models import Api, Mode, Order, OrderItem, Payment, Refund
 from orders.validation import ItemInput, TaxInput
 from partners.idempotency import HEADER as IDEMPOTENCY_HEADER
-from partners.idempotency import MAX_KEY_LENGTH, idempotent
+from partners.idempotency import MAX_KEY_LENGTH, claim_of, idempotent
 from partners.rest import NewestFirstPagination, TenantAPIMixin
 from pos import qr
 from pos.api import IgnoreAcceptHeader, qr_image_response, qr_image_schema
@@ -412,7 +412,13 @@ class OrderViewSet(
     def create(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = services.create_order(tenant=self.tenant, **serializer.validated_data)
+        claim = claim_of(request)  # a retry that takes over a cut-off attempt resumes its order
+        order = services.create_order(
+            tenant=self.tenant,
+            uid=claim.uid if claim else None,
+            retried=bool(claim and claim.taken_over),
+            **serializer.validated_data,
+        )
         # The order as the service left it (read under its lock, with its POS): not read again.
         prefetch_related_objects([order], *order_lists())
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)

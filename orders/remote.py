@@ -8,7 +8,7 @@ printed QR, from what the POS shows now.
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,11 +16,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from merchant_platform.mercadopago import get_client, get_config
-from mpapi import CallRecord, MercadoPagoClient, NotFound
+from mpapi import CallRecord, MercadoPagoClient, MercadoPagoError, NotFound
 from mpapi import orders as v1
 from mpapi.instore import InstoreItem, InstoreOrderRequest, Tax
-from mpapi.payments import MerchantOrder
-from orders.models import MercadoPagoCall, Mode, Order, OrderItem, Refund, Status
+from mpapi.payments import MerchantOrder, PaymentRefund
+from orders.models import MercadoPagoCall, Mode, Order, OrderItem, Status
 from orders.transitions import OrderState, PaymentState, RefundState
 from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import tenant_scope
@@ -156,7 +156,12 @@ def _taxes(order: Order) -> tuple[Tax, ...]:
 
 
 def v1_state(answer: v1.Order) -> OrderState:
-    """The state of an Orders API order as Mercado Pago answered it."""
+    """The state of an Orders API order as Mercado Pago answered it.
+
+    The order's payments carry no date of their own (api.md §3.3): ``last_updated_date`` is the
+    order's, moved by every later change (a refund), so it is never taken for a payment's
+    approval time; ``with_approval_times`` reads that from the payment itself.
+    """
     return OrderState(
         status=answer.status or Status.CREATED,
         status_detail=answer.status_detail or "",
@@ -174,7 +179,6 @@ def v1_state(answer: v1.Order) -> OrderState:
                 status_detail=payment.status_detail or "",
                 payment_method_id=payment.payment_method_id or "",
                 payment_method_type=payment.payment_method_type or "",
-                approved_at=answer.last_updated_date if payment.paid_amount else None,
             )
             for payment in answer.payments
         ),
@@ -255,15 +259,43 @@ def _paid_state(merchant_orders: tuple[MerchantOrder, ...], paid: list) -> Order
     )
 
 
+def with_approval_times(seller: Seller, state: OrderState, known: set[str]) -> OrderState:
+    """``state`` with the approval time of each paid Orders API payment not in ``known`` (ids
+    of payments whose time is already saved), read from ``GET /v1/payments/{reference_id}``.
+    A payment Mercado Pago cannot show now keeps no time; a later refresh reads it again."""
+    payments = []
+    for payment in state.payments:
+        if payment.mp_payment_id not in known and payment.paid_amount and payment.reference_id:
+            payment = replace(payment, approved_at=_approval_time(seller, payment.reference_id))
+        payments.append(payment)
+    return replace(state, payments=tuple(payments))
+
+
+def _approval_time(seller: Seller, reference_id: str) -> datetime | None:
+    if not reference_id.isdigit():
+        return None
+    try:
+        return seller.mp.get_payment(seller.token, int(reference_id)).date_approved
+    except MercadoPagoError:
+        return None
+
+
 def payment_refunds(seller: Seller, mp_payment_id: str) -> tuple[RefundState, ...]:
-    """The refunds of a legacy payment, as ``GET /v1/payments/{id}`` lists them."""
+    """The refunds of a legacy payment, as ``GET /v1/payments/{id}`` lists them, each with the
+    date Mercado Pago made it."""
     payment = seller.mp.get_payment(seller.token, int(mp_payment_id))
     return tuple(
-        RefundState(
-            mp_refund_id=str(refund["id"]),
-            mp_payment_id=mp_payment_id,
-            amount=Decimal(str(refund["amount"])),
-            status=Refund.Status.PROCESSED,
-        )
+        legacy_refund_state(PaymentRefund.from_json(refund), mp_payment_id)
         for refund in payment.raw.get("refunds") or []
+    )
+
+
+def legacy_refund_state(refund: PaymentRefund, mp_payment_id: str) -> RefundState:
+    """A legacy payment's refund as Mercado Pago answered or listed it."""
+    return RefundState(
+        mp_refund_id=str(refund.id),
+        mp_payment_id=mp_payment_id,
+        amount=refund.amount or Decimal(0),
+        status=refund.status or "approved",
+        made_at=refund.date_created,
     )

@@ -9,6 +9,7 @@ Pago does not deduplicate: a create whose answer never came is marked failed and
 """
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -16,13 +17,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_config
 from mpapi import (
     APIError,
     Conflict,
+    MercadoPagoError,
     NotFound,
     RateLimited,
     ServerError,
@@ -49,7 +51,7 @@ from orders.models import (
     Refund,
     Status,
 )
-from orders.transitions import OrderState, PaymentState, RefundState
+from orders.transitions import OrderState
 from orders.validation import (
     ItemInput,
     OrderInput,
@@ -87,6 +89,8 @@ def create_order(
     expiration_date: datetime | None = None,
     expiration_time: timedelta | None = None,
     marketplace_fee: Decimal | None = None,
+    uid: uuid.UUID | None = None,
+    retried: bool = False,
 ) -> Order:
     """Create an order on ``pos`` in Mercado Pago and return it.
 
@@ -94,7 +98,13 @@ def create_order(
     or ``RefusedByMercadoPago``. When Mercado Pago cannot answer now the order comes back
     ``pending`` and is sent again in the background; a legacy dynamic QR that got no answer
     cannot be, so it is ``failed`` and ``MercadoPagoUnavailable`` says to create a new one.
+
+    ``uid`` names the order (a new one when None). ``retried`` says that an earlier attempt of
+    this same create may have been cut off (its process died): the order it saved with ``uid``,
+    if any, is resumed (``_resume_create``) instead of making a second one.
     """
+    if retried and (saved := _order_named(tenant, uid)) is not None:
+        return _resume_create(tenant, saved)
     order_input = OrderInput(
         api=api,
         mode=mode,
@@ -118,16 +128,51 @@ def create_order(
         default_expiration=timedelta(seconds=settings.ORDERS_DEFAULT_EXPIRATION),
         now=timezone.now(),
     )
-    order, items = _save_new_order(tenant, pos, order_input, valid)
+    try:
+        order, items = _save_new_order(tenant, pos, order_input, valid, uid=uid)
+    except (InvalidOrder, IntegrityError):
+        if not retried or (saved := _order_named(tenant, uid)) is None:
+            raise
+        return _resume_create(tenant, saved)  # another attempt of this create saved it first
     try:
         return _submit(tenant, order, credential=credential, items=items)
-    except MercadoPagoUnavailable:
-        with tenant_scope(tenant):
-            order = Order.objects.get(pk=order.pk)
-        if order.status != Status.PENDING:  # a legacy dynamic QR that got no answer: failed
-            raise
-        _enqueue("submit_order", tenant, order_id=order.pk)
-        return order
+    except MercadoPagoUnavailable as error:
+        return _sent_again_later(tenant, order, error)
+
+
+def _order_named(tenant: Tenant, uid: uuid.UUID | None) -> Order | None:
+    if uid is None:
+        return None
+    with tenant_scope(tenant):
+        return Order.objects.filter(uid=uid).first()
+
+
+def _resume_create(tenant: Tenant, order: Order) -> Order:
+    """Finish the create of ``order``, saved by an attempt that was cut off, as it would have.
+
+    Pending, it is sent with its saved key (Mercado Pago makes it once, however many times it
+    was sent), except a legacy dynamic QR cut off before an answer, which Mercado Pago does not
+    deduplicate: the cut-off attempt may have made it, so it fails as one that got no answer
+    (``MercadoPagoUnavailable``). An order past pending is answered as it stands.
+    """
+    if _cut_off_before_an_answer(order):
+        submit_order(tenant=tenant, order=order)  # fails it
+        raise MercadoPagoUnavailable(_NO_ANSWER)
+    try:
+        return submit_order(tenant=tenant, order=order)
+    except MercadoPagoUnavailable as error:
+        return _sent_again_later(tenant, order, error)
+
+
+def _sent_again_later(tenant: Tenant, order: Order, error: MercadoPagoUnavailable) -> Order:
+    """``order``, which Mercado Pago could not take now, queued to be sent again; ``error`` if it
+    is no longer pending (a legacy dynamic QR that got no answer failed)."""
+    with tenant_scope(tenant):
+        order = Order.objects.get(pk=order.pk)
+    if order.status != Status.PENDING:
+        raise error
+    _enqueue("submit_order", tenant, order_id=order.pk)
+    return order
 
 
 def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
@@ -140,7 +185,11 @@ def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
 
 
 def _save_new_order(
-    tenant: Tenant, pos: PointOfSale, data: OrderInput, valid: ValidOrder
+    tenant: Tenant,
+    pos: PointOfSale,
+    data: OrderInput,
+    valid: ValidOrder,
+    uid: uuid.UUID | None = None,
 ) -> tuple[Order, list[OrderItem]]:
     """Save the pending order and its items (one transaction); a reference taken by a live
     order of the seller is refused by the database's unique constraint."""
@@ -154,6 +203,7 @@ def _save_new_order(
         ]
     )
     order = Order(
+        uid=uid or uuid.uuid4(),
         tenant=tenant,
         pos=pos,
         api=data.api,
@@ -205,13 +255,18 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
 
     An order for the POS's printed QR (hybrid, static) is not sent again once a newer one has
     taken that POS: sending it would take the POS back from the newer order. It fails
-    (``replaced_before_accepted``).
+    (``replaced_before_accepted``). A legacy dynamic QR whose first send was cut off (its
+    process died: no answer, not even a refusal, is noted on it) is not sent again either,
+    since Mercado Pago may have made it and does not deduplicate it: it fails as one that got
+    no answer.
 
     Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
     Mercado Pago refuses it (it is then ``failed``).
     """
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if _cut_off_before_an_answer(order):
+            return transitions.apply(order, _failed(None, NO_ANSWER_CODE, _NO_ANSWER))
         if order.status == Status.PENDING and _replaced_on_its_pos(order):
             state = OrderState(
                 status=Status.FAILED,
@@ -222,6 +277,14 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
             )
             return transitions.apply(order, state)
         return _submit(tenant, order)
+
+
+def _cut_off_before_an_answer(order: Order) -> bool:
+    """Whether ``order`` is a pending legacy dynamic QR sent by a process that died before
+    Mercado Pago answered: a send that got an answer it may be sent again after (5xx, 429)
+    notes it in ``error_code``, and ``create_order`` sends the first time itself."""
+    unrepeatable = order.api == Api.INSTORE and order.mode == Mode.DYNAMIC
+    return unrepeatable and order.status == Status.PENDING and not order.error_code
 
 
 ON_PRINTED_QR = (Mode.HYBRID, Mode.STATIC)
@@ -312,7 +375,7 @@ def _send_create(
     )
 
 
-def _failed(error: Exception, code: str, message: str = "") -> OrderState:
+def _failed(error: Exception | None, code: str, message: str = "") -> OrderState:
     message = message or getattr(error, "message", "") or str(error)
     return OrderState(
         status=Status.FAILED, status_detail=code, error_code=code, error_message=message
@@ -409,9 +472,11 @@ def _send_cancel(seller: remote.Seller, order: Order) -> OrderState:
 def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None) -> list[Refund]:
     """Refund ``amount`` of a paid order (everything still refundable when None).
 
-    Partial refunds may be repeated up to the paid amount. Each refund is saved ``pending`` with
-    its idempotency key before Mercado Pago is called; when Mercado Pago cannot answer it stays
-    pending and is sent again in the background.
+    Partial refunds may be repeated up to the paid amount. Refunds of one order are made one at a
+    time: while one waits for Mercado Pago's answer, asking for another raises ``NotAllowed``
+    (``refund_in_progress``). Each refund is saved ``pending`` with its idempotency key before
+    Mercado Pago is called; when Mercado Pago cannot answer it stays pending (and so keeps the
+    order's turn) and is sent again in the background.
     """
     with tenant_scope(tenant):
         refunds = _reserve_refunds(tenant, order, amount)
@@ -425,8 +490,14 @@ def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None)
         return done
 
 
+# A refund asked for here that Mercado Pago has not answered yet: it holds its order's turn.
+AWAITING_ANSWER = Q(status=Refund.Status.PENDING, mp_refund_id="")
+
+
 def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> list[Refund]:
-    """Lock the order's payments, check ``amount`` against what is left, save pending refunds."""
+    """Take the order's turn to refund: under the order's row lock (a short transaction, released
+    before Mercado Pago is called), refuse while another refund awaits Mercado Pago's answer,
+    check ``amount`` against what is left and save the pending refunds."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != Status.PROCESSED:
@@ -434,11 +505,21 @@ def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> li
                 f"Only a paid order can be refunded; this one is {order.status}.",
                 code="order_not_refundable",
             )
-        payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+        asked = Refund.objects.filter(order=order)
+        if asked.filter(AWAITING_ANSWER).exists():
+            raise NotAllowed(
+                "Another refund of this order is waiting for Mercado Pago's answer; try again "
+                "once it is settled.",
+                code="refund_in_progress",
+            )
+        payments = list(Payment.objects.filter(order=order).order_by("pk"))
         pending = dict(
-            Refund.objects.filter(order=order, status=Refund.Status.PENDING)
+            asked.filter(status=Refund.Status.PENDING)
             .values_list("payment")
             .annotate(total=Sum("amount"))
+        )
+        earlier = dict(
+            asked.exclude(idempotency_key="").values_list("payment").annotate(count=Count("pk"))
         )
         left = {p.pk: p.amount_available_for_refund - pending.get(p.pk, 0) for p in payments}
         available = sum(left.values(), Decimal(0))
@@ -451,6 +532,7 @@ def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> li
             if part <= 0:
                 continue
             before = payment.refunded_amount + pending.get(payment.pk, 0)
+            number = earlier.get(payment.pk, 0) + 1
             refunds.append(
                 Refund.objects.create(
                     tenant=tenant,
@@ -458,9 +540,8 @@ def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> li
                     payment=payment,
                     amount=part,
                     whole=whole and before == 0 and part == payment.paid_amount,
-                    idempotency_key=(
-                        f"{tenant.pk}-{order.uid}-refund-{payment.mp_payment_id}-{before}-{part}"
-                    ),
+                    idempotency_key=f"{tenant.pk}-{order.uid}-refund-{payment.mp_payment_id}"
+                    f"-{before}-{part}-{number}",
                 )
             )
             amount -= part
@@ -480,12 +561,15 @@ def _check_refund_amount(order: Order, amount: object, available: Decimal) -> No
 
 
 def submit_refund(*, tenant: Tenant, refund: Refund) -> Refund:
-    """Send a ``pending`` refund to Mercado Pago (again), with the key saved on it."""
+    """Send a refund that awaits Mercado Pago's answer (again, with the key saved on it), then
+    merge what Mercado Pago says of the order: the refund by its Mercado Pago id, and the
+    payments' totals as Mercado Pago counts them (never added up here)."""
     with tenant_scope(tenant):
-        refund = Refund.objects.select_related("order__tenant", "payment").get(pk=refund.pk)
-        if refund.status != Refund.Status.PENDING:
+        rows = Refund.objects.select_related("order__tenant", "payment")
+        refund = rows.get(pk=refund.pk)
+        if refund.status != Refund.Status.PENDING or refund.mp_refund_id:
             return refund
-        order, payment = refund.order, refund.payment
+        order = refund.order
         try:
             with remote.seller_client(tenant, order) as seller:
                 state = _send_refund(seller, refund)
@@ -495,18 +579,20 @@ def submit_refund(*, tenant: Tenant, refund: Refund) -> Refund:
             ) from error
         except APIError as error:
             code = error.code or str(error.status)
-            Refund.objects.filter(pk=refund.pk).update(
+            Refund.objects.filter(AWAITING_ANSWER, pk=refund.pk).update(
                 status=Refund.Status.FAILED, error_code=code[:100], error_message=error.message
             )
             raise _refused(error) from error
         transitions.apply(order, state)
         refund.refresh_from_db()
-        if refund.status == Refund.Status.PENDING and refund.mp_refund_id == "":
-            logger.info("refund %s not yet confirmed by Mercado Pago (%s)", refund.pk, payment)
+        if refund.status == Refund.Status.PENDING:
+            logger.info("refund %s not yet confirmed by Mercado Pago", refund.pk)
         return refund
 
 
 def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
+    """Make ``refund`` in Mercado Pago; the order's state afterwards, naming the refund made as
+    the answer to ``refund``."""
     order, payment, key = refund.order, refund.payment, refund.idempotency_key
     if order.api == Api.V1:
         if refund.whole:
@@ -519,7 +605,7 @@ def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
                 currency=order.currency,
                 idempotency_key=key,
             )
-        return remote.v1_state(answer)
+        return _naming_the_refund(remote.v1_state(answer), refund)
     payment_id = int(payment.mp_payment_id)
     if refund.whole:
         made = seller.mp.refund_payment(seller.token, payment_id, idempotency_key=key)
@@ -527,35 +613,43 @@ def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
         made = seller.mp.refund_payment_partially(
             seller.token, payment_id, refund.amount, currency=order.currency, idempotency_key=key
         )
-    return _after_legacy_refund(order, payment, refund, str(made.id))
-
-
-def _after_legacy_refund(order: Order, payment: Payment, refund: Refund, mp_refund_id: str):
-    """The order's state once Mercado Pago has made a legacy payment refund."""
-    payments = list(order.payments.all())
-    refunded = {p.pk: p.refunded_amount for p in payments}
-    refunded[payment.pk] = min(payment.refunded_amount + refund.amount, payment.paid_amount)
-    fully = all(refunded[p.pk] >= p.paid_amount for p in payments)
-    return OrderState(
-        status=Status.REFUNDED if fully else Status.PROCESSED,
-        status_detail="refunded" if fully else "partially_refunded",
-        payments=tuple(
-            PaymentState(
-                mp_payment_id=p.mp_payment_id,
-                amount=p.amount,
-                paid_amount=p.paid_amount,
-                refunded_amount=refunded[p.pk],
-            )
-            for p in payments
-        ),
-        refunds=(
-            RefundState(
-                mp_refund_id=mp_refund_id,
-                mp_payment_id=payment.mp_payment_id,
-                amount=refund.amount,
-            ),
-        ),
+    # Made: until Mercado Pago's totals list it, the refund stays pending with its id (the
+    # order's turn is free), and a refresh or the reconciliation completes it.
+    answer = replace(
+        remote.legacy_refund_state(made, payment.mp_payment_id),
+        status="pending",
+        local_id=refund.pk,
     )
+    try:
+        state = _current_state(seller, order)
+    except MercadoPagoError:
+        return OrderState(status=order.status, refunds=(answer,))
+    listed = [r for r in state.refunds if r.mp_refund_id == answer.mp_refund_id]
+    others = tuple(r for r in state.refunds if r.mp_refund_id != answer.mp_refund_id)
+    named = replace(listed[0], local_id=refund.pk) if listed else answer
+    return replace(state, refunds=(*others, named))
+
+
+def _naming_the_refund(state: OrderState, refund: Refund) -> OrderState:
+    """``state`` (an Orders API answer to ``refund``) with the refund that answers it named: of
+    its payment and amount, the newest one not known here."""
+    known = set(
+        Refund.objects.filter(order=refund.order_id)
+        .exclude(mp_refund_id="")
+        .values_list("mp_refund_id", flat=True)
+    )
+    candidates = [
+        r
+        for r in state.refunds
+        if r.mp_payment_id == refund.payment.mp_payment_id
+        and r.amount == refund.amount
+        and r.mp_refund_id not in known
+    ]
+    if not candidates:
+        return state
+    answer = candidates[-1]
+    refunds = tuple(replace(r, local_id=refund.pk) if r is answer else r for r in state.refunds)
+    return replace(state, refunds=refunds)
 
 
 # Refresh, expire, reconcile ------------------------------------------------------------------
@@ -564,7 +658,9 @@ def _after_legacy_refund(order: Order, payment: Payment, refund: Refund, mp_refu
 def refresh_order(*, tenant: Tenant, order: Order) -> Order:
     """Bring ``order`` up to date with what Mercado Pago says of it now.
 
-    A pending order is sent again (same key); pending refunds are sent again too.
+    A pending order is sent again (same key); refunds awaiting Mercado Pago's answer are sent
+    again too. Payments and refunds are merged even from a state older than the order's last
+    update, so a refresh always heals local totals to Mercado Pago's.
     """
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
@@ -574,7 +670,7 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
             with remote.seller_client(tenant, order) as seller:
                 state = _current_state(seller, order)
             order = transitions.apply(order, state)
-        for refund in Refund.objects.filter(order=order, status=Refund.Status.PENDING):
+        for refund in Refund.objects.filter(AWAITING_ANSWER, order=order):
             try:
                 submit_refund(tenant=tenant, refund=refund)
             except MercadoPagoUnavailable:
@@ -583,8 +679,15 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
 
 
 def _current_state(seller: remote.Seller, order: Order) -> OrderState:
+    """What Mercado Pago says of ``order`` now: for the Orders API the order, with the approval
+    time of payments that have none here yet; for the legacy API the merchant orders of its
+    reference, with the refunds of payments whose refunded total is not all recorded here."""
     if order.api == Api.V1:
-        return remote.v1_state(seller.mp.get_order(seller.token, order.mp_order_id))
+        state = remote.v1_state(seller.mp.get_order(seller.token, order.mp_order_id))
+        dated = Payment.objects.filter(order=order, approved_at__isnull=False)
+        return remote.with_approval_times(
+            seller, state, set(dated.values_list("mp_payment_id", flat=True))
+        )
     state = remote.instore_state(seller, order, timezone.now())
     if not state.payments:
         return state

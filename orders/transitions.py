@@ -7,11 +7,19 @@ order only moves up:
     pending → created → processed → refunded
                       ↘ canceled | expired | failed
 
-A state ranked below the order's is stale (a late or reordered answer) and changes nothing; one
-of the same rank is applied only if it is not older (``last_updated``) and only for the same
-status, so ``canceled`` and ``expired`` never replace each other. A payment outranks ``canceled``
-and ``expired``: money that reached the seller is never hidden by an earlier expiry. Payments and
-refunds are merged by their Mercado Pago ids, and paid and refunded amounts never go down.
+A state ranked below the order's is stale (a late or reordered answer) and does not change the
+order's status fields; one of the same rank is applied only if it is not older (``last_updated``)
+and only for the same status, so ``canceled`` and ``expired`` never replace each other. A payment
+outranks ``canceled`` and ``expired``: money that reached the seller is never hidden by an earlier
+expiry.
+
+Money is merged from every state, stale or not, and only upwards: payments and refunds are matched
+by their Mercado Pago ids, paid and refunded amounts never go down, a refund never goes back from
+processed, and a payment's approval time, once known, never moves. So a refresh always heals local
+totals to Mercado Pago's, whatever the order's last update says. Each time comes from its own
+field: a payment's ``approved_at`` from its approval date, the order's ``paid_at`` from its
+payments' approval (the time it was seen paid only while that is unknown), a refund's
+``processed_at`` from the refund's date when Mercado Pago gives one.
 """
 
 from dataclasses import dataclass
@@ -55,10 +63,15 @@ class PaymentState:
 
 @dataclass(frozen=True)
 class RefundState:
+    """A refund as Mercado Pago reports it; ``made_at`` when it gives the refund's date, and
+    ``local_id`` when it is the answer to the refund asked for here with that primary key."""
+
     mp_refund_id: str
     mp_payment_id: str
     amount: Decimal
     status: str = Refund.Status.PROCESSED
+    made_at: datetime | None = None
+    local_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,15 +103,18 @@ def is_stale(order: Order, state: OrderState) -> bool:
 
 def apply(order: Order, state: OrderState) -> Order:
     """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards, with its
-    tenant and POS (which the status signal's receivers read)."""
+    tenant and POS (which the status signal's receivers read). A stale state changes no status
+    field, but its payments and refunds are still merged upwards."""
     with transaction.atomic():
         rows = Order.objects.select_for_update(of=("self",)).select_related("tenant", "pos")
         locked = rows.get(pk=order.pk)
         previous = locked.status
-        if not is_stale(locked, state):
+        stale = is_stale(locked, state)
+        if not stale:
             _apply_fields(locked, state)
-            _merge_payments(locked, state.payments)
-            _merge_refunds(locked, state.refunds)
+        payments = _merge_payments(locked, state.payments, stale=stale)
+        _merge_refunds(locked, state.refunds)
+        _set_paid_at(locked, payments)
         locked.save()
         if locked.status != previous:
             transaction.on_commit(
@@ -111,8 +127,6 @@ def _apply_fields(order: Order, state: OrderState) -> None:
     now = timezone.now()
     if state.status != order.status and state.status in CLOSED and order.closed_at is None:
         order.closed_at = now
-    if state.status in (Status.PROCESSED, Status.REFUNDED) and order.paid_at is None:
-        order.paid_at = now
     order.status = state.status
     order.status_detail = state.status_detail or order.status_detail
     if state.last_updated is not None:
@@ -125,64 +139,102 @@ def _apply_fields(order: Order, state: OrderState) -> None:
         order.error_code, order.error_message = state.error_code[:100], state.error_message
 
 
-def _merge_payments(order: Order, payments: tuple[PaymentState, ...]) -> None:
-    if not payments:
+def _set_paid_at(order: Order, payments: list[Payment]) -> None:
+    """A paid order's ``paid_at``: the earliest approval of its payments when Mercado Pago has
+    given one, else the moment it was first seen paid."""
+    if order.status not in (Status.PROCESSED, Status.REFUNDED):
         return
+    approvals = [p.approved_at for p in payments if p.approved_at and p.paid_amount]
+    if approvals:
+        order.paid_at = min(approvals)
+    elif order.paid_at is None:
+        order.paid_at = timezone.now()
+
+
+# Set whenever Mercado Pago reports a value; a stale state may not set a payment's status.
+_PAYMENT_FIELDS = ("reference_id", "payment_method_id", "payment_method_type")
+_PAYMENT_STATUS_FIELDS = ("status", "status_detail")
+
+
+def _merge_payments(
+    order: Order, payments: tuple[PaymentState, ...], *, stale: bool
+) -> list[Payment]:
+    """Merge the payments Mercado Pago reports (by id, amounts only upwards, the approval time
+    set once); the merged payments."""
+    if not payments:
+        return []
     known = {p.mp_payment_id: p for p in Payment.objects.filter(order=order)}
+    merged = []
     for state in payments:
         payment = known.get(state.mp_payment_id) or Payment(
             tenant_id=order.tenant_id, order=order, mp_payment_id=state.mp_payment_id
         )
+        new = payment.pk is None
         payment.amount = state.amount
         payment.paid_amount = max(payment.paid_amount or Decimal(0), state.paid_amount)
         payment.refunded_amount = min(
             max(payment.refunded_amount or Decimal(0), state.refunded_amount),
             payment.paid_amount,
         )
-        for field in (
-            "reference_id",
-            "status",
-            "status_detail",
-            "payment_method_id",
-            "payment_method_type",
-            "approved_at",
-        ):
+        fields = _PAYMENT_FIELDS if stale and not new else _PAYMENT_FIELDS + _PAYMENT_STATUS_FIELDS
+        for field in fields:
             value = getattr(state, field)
             if value:
                 setattr(payment, field, value)
+        if payment.approved_at is None and state.approved_at is not None:
+            payment.approved_at = state.approved_at
         payment.save()
+        merged.append(payment)
+    return merged
 
 
 def _merge_refunds(order: Order, refunds: tuple[RefundState, ...]) -> None:
-    """Refunds Mercado Pago reports: known ones are updated; a new one completes the matching
-    refund asked for here (same payment and amount) or is recorded as made elsewhere."""
+    """Refunds Mercado Pago reports: a known one (by its Mercado Pago id) is updated; a new one
+    completes the refund asked for here that it answers (``local_id``), else the one waiting for
+    Mercado Pago's answer of the same payment and amount, else it is recorded as made elsewhere.
+    A refund never goes back from processed."""
     if not refunds:
         return
     payments = {p.mp_payment_id: p for p in Payment.objects.filter(order=order)}
-    local = list(Refund.objects.filter(order=order))
+    local = list(Refund.objects.filter(order=order).order_by("pk"))
     by_mp_id = {refund.mp_refund_id: refund for refund in local if refund.mp_refund_id}
     for state in refunds:
         payment = payments.get(state.mp_payment_id)
         if payment is None:
             continue
-        refund = by_mp_id.get(state.mp_refund_id) or next(
-            (
-                r
-                for r in local
-                if not r.mp_refund_id and r.payment_id == payment.pk and r.amount == state.amount
-            ),
-            None,
-        )
+        refund = by_mp_id.get(state.mp_refund_id) or _asked_here(local, payment, state)
         if refund is None:
             refund = Refund(tenant_id=order.tenant_id, order=order, payment=payment)
             local.append(refund)
-        refund.mp_refund_id, refund.amount = state.mp_refund_id, state.amount
-        if refund.status != Refund.Status.PROCESSED:
-            refund.status = _refund_status(state.status)
-            if refund.status == Refund.Status.PROCESSED:
-                refund.processed_at = timezone.now()
-        refund.save()
+        if _merge_refund(refund, state):
+            refund.save()
         by_mp_id[state.mp_refund_id] = refund
+
+
+def _asked_here(local: list[Refund], payment: Payment, state: RefundState) -> Refund | None:
+    """The refund asked for here, still without a Mercado Pago id, that ``state`` answers."""
+    waiting = [r for r in local if not r.mp_refund_id and r.status == Refund.Status.PENDING]
+    named = next((r for r in waiting if state.local_id and r.pk == state.local_id), None)
+    return named or next(
+        (r for r in waiting if r.payment_id == payment.pk and r.amount == state.amount), None
+    )
+
+
+def _merge_refund(refund: Refund, state: RefundState) -> bool:
+    """Merge ``state`` into ``refund``; whether anything changed."""
+    before = (refund.mp_refund_id, refund.amount, refund.status, refund.processed_at)
+    refund.mp_refund_id, refund.amount = state.mp_refund_id, state.amount
+    status = _refund_status(state.status)
+    if refund.status != Refund.Status.PROCESSED and status != Refund.Status.PENDING:
+        refund.status = status
+        if status == Refund.Status.PROCESSED:
+            refund.processed_at = state.made_at or timezone.now()
+    return refund._state.adding or before != (
+        refund.mp_refund_id,
+        refund.amount,
+        refund.status,
+        refund.processed_at,
+    )
 
 
 def _refund_status(mp_status: str) -> str:

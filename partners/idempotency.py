@@ -5,17 +5,27 @@ stores its answer (unless it was a 5xx, which the client may retry). A request t
 key gets that stored answer, with ``Idempotent-Replayed: true``; with another body it gets 409
 ``idempotency_key_reused``, and while the first one still runs, 409 ``idempotency_key_in_use``.
 Keys are per seller and per client (app or user) and kept ``IDEMPOTENCY_KEY_TTL`` seconds.
+
+A running request holds its key for a lease (``lease()``, longer than a request can run). If
+its process dies (the lease runs out) or it raises an unexpected exception (the lease is released
+at once), the next retry with the same body takes the key over: a conditional UPDATE of the
+lease, so of two retries racing only one does. The handler is run again, and finds what the
+first attempt did by the operation's id (``Claim.uid``, the same for every attempt of one key):
+the orders create resumes the order the first attempt saved instead of making another.
 """
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -27,6 +37,38 @@ from partners.rest import acting_tenant, client_id_of
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# What a lease covers besides Mercado Pago: the database, reading the request, the answer.
+LEASE_MARGIN = 60
+# Mercado Pago calls a request makes at most (the seller's token refreshed, then the write), the
+# seconds an attempt may wait to connect (merchant_platform.mercadopago), and the longest wait
+# between attempts (mpapi.config.ClientConfig.backoff_cap).
+MERCADOPAGO_CALLS = 2
+CONNECT_TIMEOUT = 5
+LONGEST_BACKOFF = 8
+OPERATIONS = uuid.UUID("5b0c1f9e-3d8a-4c1e-9a55-6f1f3b2f7d10")  # namespace of Claim.uid
+
+
+def lease() -> timedelta:
+    """How long a running request holds its key: longer than a request can run. Each Mercado
+    Pago call is tried ``1 + MERCADOPAGO_MAX_RETRIES`` times; an attempt may wait to connect, then
+    ``MERCADOPAGO_TIMEOUT`` to send and again to read the answer, and then the longest backoff.
+    About 8 minutes with the defaults."""
+    attempt = CONNECT_TIMEOUT + 2 * settings.MERCADOPAGO_TIMEOUT + LONGEST_BACKOFF
+    calls = MERCADOPAGO_CALLS * (1 + settings.MERCADOPAGO_MAX_RETRIES) * attempt
+    return timedelta(seconds=LEASE_MARGIN + calls)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The key a request holds while it runs."""
+
+    uid: uuid.UUID  # the operation's id: the same for the first attempt and every takeover
+    taken_over: bool  # an earlier attempt may have done part of the work
+
+
+def claim_of(request: Request) -> Claim | None:
+    """The claim of the running request (None when it was sent without a key)."""
+    return getattr(request, "idempotency_claim", None)
 
 
 class KeyConflict(APIException):
@@ -47,19 +89,36 @@ def idempotent(handler: Callable) -> Callable:
         record, first = _claim(request, key, fingerprint)
         if not first:
             return _replay(record, fingerprint)
+        request.idempotency_claim = Claim(uid=_operation_uid(record), taken_over=record.attempt > 1)
+        mine = IdempotentRequest.objects.filter(pk=record.pk, attempt=record.attempt)
         try:
-            response = handler(view, request, *args, **kwargs)
-        except Exception as error:
-            response = view.handle_exception(error)  # re-raises what is not an API error
+            response = _handled(handler, view, request, *args, **kwargs)
+        except BaseException:
+            mine.filter(status_code=None).update(lease_until=timezone.now())  # retry at once
+            raise
         if response.status_code >= 500:
-            record.delete()
+            mine.delete()
         else:
-            record.status_code = response.status_code
-            record.response_body = response.data
-            record.save(update_fields=["status_code", "response_body"])
+            mine.update(
+                status_code=response.status_code, response_body=response.data, lease_until=None
+            )
         return response
 
     return wrapper
+
+
+def _handled(handler: Callable, view, request: Request, *args, **kwargs) -> Response:
+    """The handler's answer, an API error's included; any other exception is raised."""
+    try:
+        return handler(view, request, *args, **kwargs)
+    except Exception as error:
+        return view.handle_exception(error)  # re-raises what is not an API error
+
+
+def _operation_uid(record: IdempotentRequest) -> uuid.UUID:
+    """Derived from the tenant, the client, the key and the row: the same across takeovers, a
+    new one once the key has expired and is claimed anew."""
+    return uuid.uuid5(OPERATIONS, f"{record.tenant_id}:{record.client}:{record.key}:{record.pk}")
 
 
 def _fingerprint(request: Request) -> str:
@@ -79,29 +138,56 @@ def _fingerprint(request: Request) -> str:
 
 
 def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotentRequest, bool]:
-    """The record of ``key`` and whether this request is its first: a new key costs one INSERT;
-    a key kept longer than ``IDEMPOTENCY_KEY_TTL`` is forgotten and claimed anew."""
+    """The record of ``key`` and whether this request runs it: a new key costs one INSERT; a
+    running one whose lease has ended is taken over; a key kept longer than
+    ``IDEMPOTENCY_KEY_TTL`` is forgotten and claimed anew."""
     tenant = acting_tenant(request)
     client = client_id_of(request)
 
     def create() -> IdempotentRequest:
         with transaction.atomic():
             return IdempotentRequest.objects.create(
-                tenant=tenant, client=client, key=key, fingerprint=fingerprint
+                tenant=tenant,
+                client=client,
+                key=key,
+                fingerprint=fingerprint,
+                lease_until=timezone.now() + lease(),
             )
 
     try:
         return create(), True
     except IntegrityError:
         record = IdempotentRequest.objects.get(client=client, key=key)
-    expired_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
+    now = timezone.now()
+    expired_before = now - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
     if record.created_at >= expired_before:
-        return record, False
+        return _take_over(record, fingerprint, now)
     IdempotentRequest.objects.filter(pk=record.pk).delete()
     try:
         return create(), True
     except IntegrityError:  # another request claimed the forgotten key meanwhile
         return IdempotentRequest.objects.get(client=client, key=key), False
+
+
+def _take_over(
+    record: IdempotentRequest, fingerprint: str, now: datetime
+) -> tuple[IdempotentRequest, bool]:
+    """``record``, and whether this request now runs it: only when it is still running, for the
+    same request, past its lease, and no other retry took it over first."""
+    if (
+        record.status_code is not None
+        or record.fingerprint != fingerprint
+        or (record.lease_until is not None and record.lease_until > now)
+    ):
+        return record, False
+    lease_until = now + lease()
+    taken = IdempotentRequest.objects.filter(
+        pk=record.pk, status_code=None, attempt=record.attempt
+    ).update(lease_until=lease_until, attempt=F("attempt") + 1)
+    if not taken:  # another retry was first, or the request has just finished
+        return IdempotentRequest.objects.get(pk=record.pk), False
+    record.lease_until, record.attempt = lease_until, record.attempt + 1
+    return record, True
 
 
 def _replay(record: IdempotentRequest, fingerprint: str) -> Response:

@@ -89,7 +89,8 @@ class IdempotentRequest(TenantOwnedModel):
     """The first answer to a POST sent with an ``Idempotency-Key``, replayed to its retries.
 
     Keys are per seller and per client (one partner app, or one signed-in user). A row without
-    ``status_code`` is a request still running.
+    ``status_code`` is a request still running, which holds the key until ``lease_until``; after
+    that, a retry takes it over (``attempt`` counts the takeovers).
     """
 
     client = models.CharField(max_length=40, help_text="app:<id> or user:<id>")
@@ -98,6 +99,14 @@ class IdempotentRequest(TenantOwnedModel):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until when the running attempt holds the key (none: expired).",
+    )
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="1, plus one for each retry that took the key over."
+    )
 
     class Meta:
         constraints = [

@@ -632,3 +632,17 @@ def test_an_oauth_sellers_tokens_are_stored_nowhere(oauth_seller, client):
     assert len(calls(tenant)) == 5
     for secret in secrets:
         assert secret not in rows
+
+
+def test_a_legacy_dynamic_qr_cut_off_before_an_answer_is_failed_by_reconciliation(seller, pos):
+    """Its process died while Mercado Pago answered (nothing noted on the pending order): the
+    reconciliation that finds it must not send it again, Mercado Pago may hold it already."""
+    cut_off = make_order(
+        seller, pos, api="instore", mode="dynamic", external_reference="sale-1", title="Lunch"
+    )
+
+    order = services.refresh_order(tenant=seller, order=cut_off)
+
+    assert (order.status, order.error_code) == (Status.FAILED, "mercadopago_no_answer")
+    assert calls(seller) == []
+    assert not sandbox_models.Order.objects.exists()
