@@ -3,6 +3,10 @@ test event, and each endpoint's deliveries with their attempts (docs/api.md).
 
 The signing secret is in the answer of the create and of ``rotate-secret`` only; it is stored
 encrypted and never listed. Writes go through ``partners.webhooks``.
+
+An endpoint belongs to the partner app that registered it: a token sees and changes only its own
+app's endpoints (any other is 404), while a signed-in owner or manager sees all of the seller's.
+Deliveries carry whole orders, so listing them needs ``orders:read`` as well.
 """
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -19,7 +23,12 @@ from partners.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from partners.rest import NewestFirstPagination, TenantAPIMixin, is_token_request
+from partners.rest import (
+    NewestFirstPagination,
+    PermissionDeniedWithCode,
+    TenantAPIMixin,
+    is_token_request,
+)
 from tenants.roles import Capability
 
 
@@ -102,6 +111,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         }
 
 
+DELIVERIES_SCOPE = "orders:read"
 _SHOWN_ONCE = "The answer carries the signing `secret`, which is shown this once only."
 
 
@@ -136,13 +146,16 @@ _SHOWN_ONCE = "The answer carries the signing `secret`, which is shown this once
     ),
     deliveries=extend_schema(
         summary="List the deliveries of a webhook endpoint",
-        description="Newest first, each with its attempts (oldest first).",
+        description="Newest first, each with its attempts (oldest first). Their payloads hold "
+        f"whole orders: a token needs `{DELIVERIES_SCOPE}` besides `webhooks:write` (403 "
+        "`insufficient_scope`).",
         operation_id="webhook_endpoints_deliveries",
         responses=WebhookDeliverySerializer(many=True),
     ),
 )
 class WebhookEndpointViewSet(TenantAPIMixin, viewsets.ModelViewSet):
-    """A seller's webhook endpoints, registered by partner apps (or signed-in users)."""
+    """A seller's webhook endpoints, registered by partner apps (or signed-in users); a token
+    reaches only those of its own app."""
 
     serializer_class = WebhookEndpointSerializer
     pagination_class = NewestFirstPagination
@@ -154,7 +167,24 @@ class WebhookEndpointViewSet(TenantAPIMixin, viewsets.ModelViewSet):
     )
 
     def get_queryset(self):
-        return WebhookEndpoint.objects.select_related("application")
+        endpoints = WebhookEndpoint.objects.select_related("application")
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular, reading the model
+            return endpoints
+        if is_token_request(self.request):
+            return endpoints.filter(application_id=self.request.auth.application_id)
+        return endpoints
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        if (
+            self.action == "deliveries"
+            and is_token_request(request)
+            and DELIVERIES_SCOPE not in request.auth.scopes
+        ):
+            raise PermissionDeniedWithCode(
+                f"Deliveries carry orders: this token lacks the {DELIVERIES_SCOPE} scope.",
+                code="insufficient_scope",
+            )
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -15,8 +15,9 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
+from merchant_platform.rate_limits import parse_rate, spend
 from partners.services import grant_of_token
 from tenants.models import Tenant
 from tenants.roles import Capability, role_can
@@ -98,22 +99,26 @@ class PermissionDeniedWithCode(exceptions.PermissionDenied):
         super().__init__(detail, code=code)
 
 
-class PerClientRateThrottle(SimpleRateThrottle):
-    """``API_THROTTLE_RATE`` requests per token (per signed-in user for the browsable API)."""
+class PerClientRateThrottle(BaseThrottle):
+    """``API_THROTTLE_RATE`` requests per token (per signed-in user for the browsable API),
+    counted atomically in the shared cache (``merchant_platform.rate_limits``): DRF's own
+    ``SimpleRateThrottle`` reads and rewrites a history, so concurrent requests overwrite each
+    other's counts and let more than the rate through."""
 
-    scope = "partner_api"
-
-    def get_rate(self) -> str | None:
-        return settings.API_THROTTLE_RATE or None
-
-    def get_cache_key(self, request: Request, view) -> str | None:
+    def allow_request(self, request: Request, view) -> bool:
         if is_token_request(request):
             ident = f"token:{request.auth.token_checksum}"
         elif request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return True
+        allowed, self.retry_after = spend(
+            f"partner-api:{ident}", parse_rate(settings.API_THROTTLE_RATE)
+        )
+        return allowed
+
+    def wait(self) -> float:
+        return self.retry_after
 
 
 class TenantAPIMixin:

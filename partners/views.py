@@ -4,12 +4,18 @@ seller the partner app will act for and agrees to the scopes it asked for.
 The page is always shown: without a consent there is no seller to act for, so an application's
 ``skip_authorization`` and a client's ``approval_prompt=auto``, which in DOT authorize without the
 page, show it too. The validator records the consent as it issues the code (``partners.oauth``).
+
+Token introspection answers a client about its own tokens only (``OwnTokensIntrospectView``).
 """
 
+import json
+
 from django import forms
+from django.http import JsonResponse
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import get_application_model
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, IntrospectTokenView
+from oauthlib.common import Request as OauthlibRequest
 
 from partners import scopes
 from partners.services import tenants_user_may_connect
@@ -72,3 +78,35 @@ class ConsentView(AuthorizationView):
             raise _ConsentNeeded
         credentials = {**credentials, "consent_tenant": tenant}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+class OwnTokensIntrospectView(IntrospectTokenView):
+    """DOT's token introspection (RFC 7662), answering a client about its own tokens only: any
+    other client's token is ``{"active": false}``, as an unknown one is."""
+
+    caller = None  # the client application that asks
+
+    def authenticate_client(self, request) -> bool:
+        """DOT's client authentication (HTTP Basic, or the credentials in the body), keeping the
+        client it authenticated."""
+        core = self.get_oauthlib_core()
+        asking = OauthlibRequest(*core._extract_params(request))
+        authenticated = core.server.request_validator.authenticate_client(asking)
+        if authenticated:
+            self.caller = asking.client
+        return authenticated
+
+    def verify_request(self, request):
+        """DOT's bearer-token alternative (a token with the ``introspection`` scope): its app."""
+        valid, asking = super().verify_request(request)
+        if valid:
+            self.caller = asking.access_token.application
+        return valid, asking
+
+    def get_token_response(self, token_value: str | None = None) -> JsonResponse:
+        response = super().get_token_response(token_value)
+        answer = json.loads(response.content)
+        caller = self.caller.client_id if self.caller is not None else None
+        if answer.get("active") and answer.get("client_id") != caller:
+            return JsonResponse({"active": False})
+        return response

@@ -7,8 +7,9 @@ An event becomes one ``WebhookDelivery`` per endpoint subscribed to it, whose pa
     X-Platform-Event: <type>
     X-Platform-Delivery: <id>   (the same on every retry: partners drop the ones already seen)
 
-A 2xx answer delivers it; anything else (another status, a timeout, a refused connection, an
-address that is not public) is recorded as a ``DeliveryAttempt`` and tried again after
+A 2xx answer delivers it (redirects are not followed); anything else (another status, a
+timeout, an endpoint that cannot be reached, a host that resolves to an address that is not
+public: ``is_public_address``) is recorded as a ``DeliveryAttempt`` and tried again after
 ``WEBHOOKS_BACKOFF_BASE * 2**n`` seconds (at most ``WEBHOOKS_BACKOFF_MAX``), until
 ``WEBHOOKS_MAX_ATTEMPTS`` attempts have failed. An attempt is claimed by a conditional UPDATE that
 moves ``next_attempt_at`` ahead by a lease, so two workers never send the same attempt and no row
@@ -171,20 +172,49 @@ def url_problem(url: str) -> str:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
         return ""
-    return "" if _is_public(address) else "Use a public address, not a private or reserved one."
+    if is_public_address(address):
+        return ""
+    return "Use a public address, not a private or reserved one."
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
+# Addresses Python's ipaddress (3.11) calls global although they are not, or must not be reached.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "192.0.0.0/24",  # IETF protocol assignments (3.11 calls 192.0.0.8 global)
+        "192.88.99.0/24",  # 6to4 relay anycast, deprecated
+        "::/96",  # IPv4-compatible IPv6, deprecated (3.11 calls ::127.0.0.1 global)
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+        "fec0::/10",  # site-local, deprecated
     )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a webhook may be sent to ``address``: globally routable (ipaddress's
+    ``is_global``), not multicast, not in ``_NOT_PUBLIC``, and every IPv4 address it carries
+    (IPv4-mapped, 6to4, Teredo, NAT64) public too."""
+    if (
+        not address.is_global
+        or address.is_multicast
+        or any(address in network for network in _NOT_PUBLIC if network.version == address.version)
+    ):
+        return False
+    return all(is_public_address(inner) for inner in _embedded_ipv4(address))
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: its mapped, 6to4, Teredo (server and
+    client) or NAT64 address; none for an IPv4 address or a plain IPv6 one."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return []
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64:
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in embedded if inner is not None]
 
 
 # Events ---------------------------------------------------------------------------------------
@@ -302,6 +332,19 @@ class Refused(Exception):
     """The endpoint's URL may not be called now; the message says why."""
 
 
+class Unreachable(Exception):
+    """The endpoint's host does not resolve, or resolves to an address that is not public; the
+    message, for the logs only, says which."""
+
+
+# What a delivery records when no answer came. Connecting fails with one message whatever the
+# cause (no DNS answer, an address that is not public, refused, reset, unroutable, a TLS failure,
+# a connect timeout), so that the recorded errors cannot map hosts and ports. A timeout once
+# connected is told apart: it says no more than a status code would (something listens there).
+UNREACHABLE = "the endpoint could not be reached"
+NO_ANSWER_IN_TIME = "the endpoint did not answer in time"
+
+
 def deliver(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
     """Make the attempt of ``delivery_id`` that is due; the delivery afterwards.
 
@@ -347,7 +390,9 @@ def _send(delivery: WebhookDelivery) -> Outcome:
     try:
         url, pinned_headers, extensions = _target(delivery.endpoint.url)
         with (
-            httpx.Client(timeout=settings.WEBHOOKS_TIMEOUT, trust_env=False) as client,
+            httpx.Client(
+                timeout=settings.WEBHOOKS_TIMEOUT, trust_env=False, follow_redirects=False
+            ) as client,
             client.stream(
                 "POST", url, content=body, headers=headers | pinned_headers, extensions=extensions
             ) as response,
@@ -355,7 +400,10 @@ def _send(delivery: WebhookDelivery) -> Outcome:
             answer = _first_characters(response)
     except Refused as refusal:
         return Outcome(error=str(refusal)[:200], duration_ms=_since(started))
-    except httpx.HTTPError as error:
+    except (Unreachable, httpx.HTTPError) as error:
+        logger.info(
+            "webhook endpoint %s: %s: %s", delivery.endpoint_id, type(error).__name__, error
+        )
         return Outcome(error=_describe(error), duration_ms=_since(started))
     return Outcome(status_code=response.status_code, body=answer, duration_ms=_since(started))
 
@@ -363,7 +411,8 @@ def _send(delivery: WebhookDelivery) -> Outcome:
 def _target(url: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
     """Where to send: ``url`` itself when private URLs are allowed; otherwise ``url`` pinned to
     one checked address of its host (sent with the host's name as Host and TLS server name), so
-    that a second DNS answer cannot lead the request to a private address."""
+    that a second DNS answer cannot lead the request to a private address. Every address the
+    host resolves to must be public (``Unreachable`` otherwise)."""
     if problem := url_problem(url):
         raise Refused(f"refused: {problem}")
     target = httpx.URL(url)
@@ -374,11 +423,11 @@ def _target(url: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise Refused(f"dns: {host} does not resolve") from None
+        raise Unreachable(f"{host} does not resolve") from None
     addresses = [ipaddress.ip_address(info[4][0].partition("%")[0]) for info in found]
-    blocked = [address for address in addresses if not _is_public(address)]
+    blocked = [address for address in addresses if not is_public_address(address)]
     if blocked:
-        raise Refused(f"refused: {host} resolves to {blocked[0]}, which is not a public address")
+        raise Unreachable(f"{host} resolves to {blocked[0]}, which is not a public address")
     extensions = {"sni_hostname": host} if target.scheme == "https" else {}
     return (
         target.copy_with(host=str(addresses[0])),
@@ -400,12 +449,13 @@ def _first_characters(response: httpx.Response) -> str:
     return read.decode("utf-8", errors="replace")[:BODY_KEPT]
 
 
-def _describe(error: httpx.HTTPError) -> str:
-    if isinstance(error, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(error, httpx.ConnectError) and "refused" in str(error).lower():
-        return "connection refused"
-    return f"{type(error).__name__}: {error}"[:200]
+def _describe(error: Exception) -> str:
+    """What the attempt records of ``error``: ``NO_ANSWER_IN_TIME`` for a timeout once
+    connected, ``UNREACHABLE`` for anything else (never the socket's own words)."""
+    timed_out = isinstance(error, httpx.TimeoutException)
+    if timed_out and not isinstance(error, httpx.ConnectTimeout):
+        return NO_ANSWER_IN_TIME
+    return UNREACHABLE
 
 
 def _since(started: float) -> int:

@@ -8,6 +8,7 @@ Routes are read from the API's router, so a route added later is covered.
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from oauth2_provider.models import Application
 
 from merchant_platform.api_urls import router
 from orders.models import Order
@@ -23,7 +24,9 @@ OWN_OBJECTS = {
     "order": lambda tenant: make_order(tenant, qr_data="00020101021243650016COM.MERCADOLIBRE"),
     "store": lambda tenant: make_pos(tenant).store,
     "pos": make_pos,
-    "webhook-endpoint": make_webhook_endpoint,
+    "webhook-endpoint": lambda tenant: make_webhook_endpoint(  # of the token's app: its own
+        tenant, application=Application.objects.get(partner_grants__tenant=tenant)
+    ),
 }
 BAD_BODIES = {
     "invalid JSON": ('{"total_amount": "10.00",', "application/json", 400),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
+from oauth2_provider.models import Application
 
 from merchant_platform.api_urls import router
 from orders.models import Order
@@ -116,6 +117,10 @@ def test_every_route_answers_404_for_tenant_bs_objects(tenant_a, objects_of_b, c
 def test_lists_show_tenant_as_objects_and_never_tenant_bs(tenant_a, objects_of_b, client_of_a):
     for make in B_OBJECTS.values():
         make(tenant_a)
+    with tenant_scope(tenant_a):  # a token lists its own app's endpoints only (its app's here)
+        WebhookEndpoint.objects.update(
+            application=Application.objects.filter(partner_grants__tenant=tenant_a).first()
+        )
     client, _scopes = client_of_a
     listed, expected = {}, {}
     for basename, url_name in _list_routes():

@@ -18,7 +18,7 @@ from orders.models import Notification
 from orders.validation import ItemInput
 from partners import tasks
 from partners.models import WebhookDelivery
-from partners.webhooks import SIGNATURE_HEADER, sign, verify_signature
+from partners.webhooks import SIGNATURE_HEADER, UNREACHABLE, sign, verify_signature
 from tenants.scope import tenant_scope
 from tests.api.conftest import api_client, issue_token
 from tests.factories import make_connected_tenant, make_webhook_delivery, make_webhook_endpoint
@@ -37,7 +37,7 @@ def pos(transactional_db):
 
 
 def partner_client(tenant) -> Client:
-    return api_client(issue_token(tenant, frozenset({"webhooks:write"})))
+    return api_client(issue_token(tenant, frozenset({"webhooks:write", "orders:read"})))
 
 
 def register(client: Client, url: str, events: list[str]) -> dict:
@@ -190,7 +190,7 @@ def test_an_unreachable_endpoint_records_the_error_and_eager_celery_waits_for_be
     assert answer.json()["status"] == "pending"
     assert answer.json()["attempt_count"] == 1  # eager Celery does not chain the retry
     [attempt] = answer.json()["attempts"]
-    assert (attempt["status_code"], attempt["error"]) == (None, "connection refused")
+    assert (attempt["status_code"], attempt["error"]) == (None, UNREACHABLE)
     assert answer.json()["next_attempt_at"] is not None
 
 
@@ -243,8 +243,7 @@ def test_a_host_that_resolves_to_a_loopback_address_is_refused_at_delivery(
     with tenant_scope(tenant_a):
         [attempt] = delivery.attempts.all()
     assert attempt.status_code is None
-    assert "not a public address" in attempt.error
-    assert "localhost" in attempt.error
+    assert attempt.error == UNREACHABLE  # why is in the logs only (tests/api/test_ssrf.py)
 
 
 @override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False)

@@ -1,0 +1,49 @@
+"""The partner API's throttle counts atomically in the shared cache: requests of one token that
+run at once, in several threads (or processes) sharing Redis, never get past the rate."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.cache import caches
+from django.test import override_settings
+from oauth2_provider.models import AccessToken
+
+from partners.rest import PerClientRateThrottle
+
+pytestmark = pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis://"),
+    reason="needs a Redis shared as production shares it (CI sets CELERY_BROKER_URL=redis://…)",
+)
+
+
+def test_a_tokens_concurrent_requests_never_get_past_its_rate():
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"throttle-test-{threading.get_ident()}",
+        }
+    }
+    request = SimpleNamespace(auth=AccessToken(token_checksum="a" * 64))
+    start = threading.Barrier(8)
+
+    def send_many(_thread: int) -> int:
+        start.wait()
+        return sum(PerClientRateThrottle().allow_request(request, None) for _ in range(100))
+
+    with (
+        override_settings(CACHES=redis_cache, API_THROTTLE_RATE="300/min"),
+        time_machine.travel("2026-12-06 12:00:10Z", tick=False),  # all inside one window
+    ):
+        caches["default"].clear()
+        try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                allowed = sum(pool.map(send_many, range(8)))
+        finally:
+            caches["default"].clear()
+
+    assert allowed == 300
