@@ -1,15 +1,15 @@
 """The OAuth2 provider's endpoints, with the consent page in place of DOT's."""
 
 from django.urls import path
-from oauth2_provider import views as oauth_views
 
-from partners.views import ConsentView
+from accounts.lockout import GuardedRevokeTokenView, GuardedTokenView
+from partners.views import ConsentView, OwnTokensIntrospectView
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", ConsentView.as_view(), name="authorize"),
-    path("token/", oauth_views.TokenView.as_view(), name="token"),
-    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("token/", GuardedTokenView.as_view(), name="token"),  # locked out after failures
+    path("revoke_token/", GuardedRevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", OwnTokensIntrospectView.as_view(), name="introspect"),
 ]
