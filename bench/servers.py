@@ -30,10 +30,11 @@ def free_port() -> int:
 def environment(*, database: str, redis_db: int, port: int, **extra: str) -> dict[str, str]:
     """The production environment (DEBUG off) of the bench's processes, and of this one.
 
-    ``MERCADOPAGO_API_BASE_URL`` stays empty, so the platform uses the sandbox's identity and
-    webhook secret and reaches the sandbox at ``SITE_URL/sandbox`` (the same gunicorn, over a
-    real socket). TLS is not terminated on loopback, so the HTTPS redirect is off; the rest of
-    the hardening stays as in production.
+    ``MERCADOPAGO_API_BASE_URL`` stays empty and ``SANDBOX_ENABLED`` is on, so the platform uses
+    the sandbox's identity and webhook secret and reaches the sandbox at ``SITE_URL/sandbox``
+    (the same gunicorn, over a real socket; ``bench/server_settings.py`` silences the startup
+    errors this brings). TLS is not terminated on loopback, so the HTTPS redirect is off; the
+    rest of the hardening stays as in production.
     """
     if database in ("merchant_platform", "postgres"):
         raise SystemExit(f"refusing to use the database {database!r}: it is not the bench's")
@@ -49,6 +50,7 @@ def environment(*, database: str, redis_db: int, port: int, **extra: str) -> dic
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "MERCADOPAGO_API_BASE_URL": "",
+        "SANDBOX_ENABLED": "true",  # with DEBUG off, only asked for by name
         "LOG_LEVEL": "WARNING",
         **extra,
     }

@@ -3,13 +3,37 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import beat_init, task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_platform.settings")
 
 app = Celery("merchant_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _refuse_an_unsafe_worker(sender=None, **kwargs):
+    """A worker does not start with missing or unsafe settings (``merchant_platform.startup``).
+
+    Celery logs and swallows a signal handler's exception: ``SystemExit`` is what stops it.
+    """
+    _exit_if_unsafe("a Celery worker")
+
+
+@beat_init.connect
+def _refuse_an_unsafe_beat(sender=None, **kwargs):
+    """Beat does not start with missing or unsafe settings either."""
+    _exit_if_unsafe("Celery beat")
+
+
+def _exit_if_unsafe(process: str) -> None:
+    from merchant_platform.startup import UnsafeToStart, ensure_safe_to_start
+
+    try:
+        ensure_safe_to_start(process)
+    except UnsafeToStart as refused:
+        raise SystemExit(str(refused)) from None
 
 
 @task_postrun.connect

@@ -1,11 +1,13 @@
 """System checks for the settings this project adds.
 
-Django runs them for ``check``, ``migrate`` and ``runserver`` (gunicorn and Celery run none, so the
-release step runs ``check --deploy`` and ``migrate``).
+Django runs them for ``check``, ``migrate`` and ``runserver``; web processes (WSGI and ASGI) and
+Celery workers and beat run the errors among them as they start (``merchant_platform.startup``)
+and refuse to start on any that is not silenced.
 
 Malformed values are errors in every mode. With ``DEBUG`` off the platform is in production: every
-required value must be set, the development secret key and the sandbox's public credential key are
-refused, and Mercado Pago must be reached over HTTPS.
+required value must be set, the development secret key and the sandbox's public secrets are
+refused, Mercado Pago must be reached over HTTPS, and the throttle's cache must be shared by every
+process.
 """
 
 import re
@@ -16,7 +18,14 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from merchant_platform.defaults import DEV_SECRET_KEY
-from merchant_platform.mercadopago import SANDBOX_CREDENTIAL_KEY
+from merchant_platform.mercadopago import (
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_CREDENTIAL_KEY,
+    SANDBOX_WEBHOOK_SECRET,
+)
+
+# The tag of this project's checks: what ``merchant_platform.startup`` runs.
+PROJECT_TAG = "merchant_platform"
 
 REQUIRED_IN_PRODUCTION = {
     "MERCADOPAGO_API_BASE_URL": "the Mercado Pago API, https://api.mercadopago.com",
@@ -33,7 +42,7 @@ REQUIRED_IN_PRODUCTION = {
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 
 
-@register(Tags.security, deploy=False)
+@register(Tags.security, PROJECT_TAG, deploy=False)
 def check_secret_key(app_configs, **kwargs):
     if settings.DEBUG or settings.SECRET_KEY != DEV_SECRET_KEY:
         return []
@@ -46,7 +55,7 @@ def check_secret_key(app_configs, **kwargs):
     ]
 
 
-@register(deploy=False)
+@register(PROJECT_TAG, deploy=False)
 def check_mercadopago_settings(app_configs, **kwargs):
     errors = []
     if not settings.DEBUG:
@@ -90,6 +99,18 @@ def check_mercadopago_settings(app_configs, **kwargs):
             )
         )
     errors += _check_credential_keys(settings.MERCADOPAGO_CREDENTIAL_KEYS)
+    for name, public in (
+        ("MERCADOPAGO_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
+        ("MERCADOPAGO_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET),
+    ):
+        if not settings.DEBUG and getattr(settings, name) == public:
+            errors.append(
+                Error(
+                    f"{name} is the sandbox's public value while DEBUG is off.",
+                    hint=f"Set {name} to the value shown in your Mercado Pago application.",
+                    id="merchant_platform.E011",
+                )
+            )
     if not settings.DEBUG and settings.SANDBOX_ENABLED:
         errors.append(
             Warning(
@@ -163,3 +184,41 @@ def _check_credential_keys(keys: list[str]) -> list:
             )
         )
     return errors
+
+
+# Caches that each process keeps for itself (dummy: none at all); the throttle needs one shared.
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+FILE_CACHE = "django.core.cache.backends.filebased.FileBasedCache"
+
+
+@register(Tags.caches, PROJECT_TAG, deploy=False)
+def check_shared_cache(app_configs, **kwargs):
+    """The API throttle counts in the default cache: every web process must see the same one."""
+    if settings.DEBUG:
+        return []
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend in PER_PROCESS_CACHES:
+        return [
+            Error(
+                "The default cache is kept per process while DEBUG is off: each web process "
+                "would count the API throttle (API_THROTTLE_RATE) on its own.",
+                hint=(
+                    "Set CACHE_URL to a shared cache, e.g. redis://host:6379/1, or point "
+                    "CELERY_BROKER_URL at Redis, whose server is then the default cache."
+                ),
+                id="merchant_platform.E010",
+            )
+        ]
+    if backend == FILE_CACHE:
+        return [
+            Warning(
+                "The default cache is file-based: only the processes of one machine share it, "
+                "so each web node counts the API throttle on its own.",
+                hint="With more than one web node, set CACHE_URL=redis://host:6379/1.",
+                id="merchant_platform.W004",
+            )
+        ]
+    return []

@@ -15,8 +15,10 @@ from django.test import override_settings
 from merchant_platform.checks import REQUIRED_IN_PRODUCTION
 from merchant_platform.defaults import DEV_SECRET_KEY
 from merchant_platform.mercadopago import (
+    SANDBOX_CLIENT_SECRET,
     SANDBOX_CREDENTIAL_KEY,
     SANDBOX_SPONSOR_ID,
+    SANDBOX_WEBHOOK_SECRET,
     get_config,
 )
 
@@ -42,7 +44,18 @@ PRODUCTION = {
     "MERCADOPAGO_INTEGRATOR_ID": "dev_24c65fb163bf11ea96500242ac130004",
     "MERCADOPAGO_WEBHOOK_SECRET": "webhook-secret-value",
     "MERCADOPAGO_CREDENTIAL_KEYS": [NEW_KEY, OLD_KEY],
+    "CACHES": {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+        }
+    },
+    "SILENCED_SYSTEM_CHECKS": [],  # the test settings silence what their sandbox stand-in brings
 }
+
+
+def _cache(backend: str) -> dict:
+    return {"default": {"BACKEND": f"django.core.cache.backends.{backend}", "LOCATION": "cache"}}
 
 
 def _project_errors(**overrides) -> list:
@@ -85,6 +98,11 @@ def test_development_secret_key_is_refused_when_debug_is_off():
         ({"MERCADOPAGO_INTEGRATOR_ID": "integrator"}, "W001", "integrator id"),
         ({"SANDBOX_ENABLED": True}, "W002", "SANDBOX_ENABLED is on"),
         ({"CELERY_BROKER_URL": ""}, "W003", "CELERY_BROKER_URL is not set"),
+        ({"CACHES": _cache("locmem.LocMemCache")}, "E010", "kept per process"),
+        ({"CACHES": _cache("dummy.DummyCache")}, "E010", "kept per process"),
+        ({"CACHES": _cache("filebased.FileBasedCache")}, "W004", "file-based"),
+        ({"MERCADOPAGO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}, "E011", "sandbox's public"),
+        ({"MERCADOPAGO_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET}, "E011", "sandbox's public"),
     ],
 )
 def test_malformed_values_are_reported_clearly(overrides, error_id, fragment):
@@ -100,7 +118,8 @@ def test_malformed_values_are_errors_in_development_too():
 
 def test_nothing_is_required_in_development():
     blank = dict.fromkeys(REQUIRED_IN_PRODUCTION, "") | {"MERCADOPAGO_CREDENTIAL_KEYS": []}
-    assert _project_errors(DEBUG=True, SECRET_KEY=DEV_SECRET_KEY, **blank) == []
+    local = {"CACHES": _cache("locmem.LocMemCache"), "SITE_URL": "http://127.0.0.1:8000"}
+    assert _project_errors(DEBUG=True, SECRET_KEY=DEV_SECRET_KEY, **blank, **local) == []
 
 
 def test_secret_values_never_appear_in_check_messages():

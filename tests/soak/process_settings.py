@@ -8,7 +8,7 @@ import os
 from celery.app import autoretry
 
 from tests.settings import *  # noqa: F403
-from tests.settings import DATABASES
+from tests.settings import DATABASES, SILENCED_SYSTEM_CHECKS
 
 DATABASES["default"]["NAME"] = os.environ["SOAK_DATABASE_NAME"]  # the test database
 SITE_URL = os.environ["SOAK_SITE_URL"]
@@ -22,6 +22,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     **json.loads(os.environ.get("SOAK_BROKER_OPTIONS", "{}")),
 }
+# As in production, the web processes share one cache: the broker's Redis, under this run's
+# prefix. The startup refusal (merchant_platform/startup.py) then checks that it is shared; the
+# test settings' other silenced errors stay silenced (the sandbox's public identity, plain HTTP).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CELERY_BROKER_URL,
+        "KEY_PREFIX": os.environ["SOAK_QUEUE"],
+    }
+}
+SILENCED_SYSTEM_CHECKS = [
+    check for check in SILENCED_SYSTEM_CHECKS if check != "merchant_platform.E010"
+]
 ORDERS_RECONCILE_AFTER = 0  # the soak runs reconciliation when it wants every open order checked
 
 # Task retries wait a tenth of their production backoff (still exponential, with jitter): the
