@@ -22,6 +22,7 @@ from mpapi.parsing import JSON, Page, page
 from mpapi.payments import MerchantOrder, Payment, PaymentRefund
 from mpapi.session import Call, Session
 from mpapi.stores import Pos, PosCreate, PosUpdate, Store, StoreRequest
+from mpapi.users import User
 
 T = TypeVar("T")
 
@@ -330,6 +331,12 @@ class MercadoPagoClient:
         return self._object(
             Call("POST", "/oauth/token", body=body, secrets=secrets), OAuthToken.from_json
         )
+
+    # Users ----------------------------------------------------------------------------------
+
+    def get_me(self, access_token: str) -> User:
+        """``GET /users/me``: the account ``access_token`` acts for (id, site, country)."""
+        return self._object(Call("GET", "/users/me", access_token), User.from_json)
 
     # Merchant orders ------------------------------------------------------------------------
 

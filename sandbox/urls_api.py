@@ -3,13 +3,15 @@ images and the buyer wallet."""
 
 from django.urls import path, re_path
 
-from sandbox.views import instore, orders, payments, qr, stores, wallet
+from sandbox.views import instore, orders, payments, qr, stores, users, wallet
 
 # Legacy in-store paths keep empty segments routable, so a missing id gets its errorKey.
 _SELLER = r"^instore/(?:orders/)?qr/seller/collectors/(?P<user_id>[^/]*)"
 _POS = r"/pos/(?P<external_pos_id>[^/]*)"
 
 urlpatterns = [
+    # Users
+    path("users/me", users.me),
     # Stores and POS
     path("users/<str:user_id>/stores", stores.user_stores),
     path("users/<str:user_id>/stores/search", stores.user_stores_search),

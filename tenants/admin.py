@@ -64,9 +64,13 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 class MembershipForm(forms.ModelForm):
-    """Members are added by e-mail, so sellers never browse the platform's list of users."""
+    """Members are added by e-mail, so sellers never browse the platform's list of users.
+
+    ``invited_by`` (the signed-in user, set by the admin) decides which accounts may be added.
+    """
 
     email = forms.EmailField(required=False, help_text="The new member's e-mail address.")
+    invited_by = None
 
     class Meta:
         model = Membership
@@ -78,6 +82,16 @@ class MembershipForm(forms.ModelForm):
         if self.instance.pk is not None:
             self.fields["email"].disabled = True
             self.fields["email"].initial = self.instance.user.email
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email, tenant = cleaned_data.get("email"), cleaned_data.get("tenant")
+        if self.instance.pk is None and email and tenant is not None:
+            try:
+                services.ensure_can_invite(tenant=tenant, email=email, invited_by=self.invited_by)
+            except services.MemberNotAllowed as refused:
+                self.add_error("email", str(refused))
+        return cleaned_data
 
     def clean_role(self):
         role = self.cleaned_data["role"]
@@ -98,6 +112,11 @@ class MembershipAdmin(TenantOwnedAdmin):
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "tenant")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)  # a class of this request's own
+        form.invited_by = request.user
+        return form
+
     def save_model(self, request, obj, form, change):
         tenant = obj.tenant if self._is_platform_staff(request) else request.tenant
         role = form.cleaned_data["role"]
@@ -105,7 +124,10 @@ class MembershipAdmin(TenantOwnedAdmin):
             membership = services.add_member(tenant=tenant, user=obj.user, role=role)
         else:
             membership = services.invite_member(
-                tenant=tenant, email=form.cleaned_data["email"], role=role
+                tenant=tenant,
+                email=form.cleaned_data["email"],
+                role=role,
+                invited_by=request.user,
             )
         obj.pk, obj.user = membership.pk, membership.user
 

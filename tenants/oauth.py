@@ -17,11 +17,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_client, get_config
-from mpapi import BadRequest, MercadoPagoError
+from mpapi import BadRequest, Forbidden, MercadoPagoError, Unauthorized
 from mpapi.oauth import OAuthToken, authorization_url, code_challenge, new_code_verifier
 from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import tenant_scope
-from tenants.services import ConnectionRefused, NotConnected, save_credential
+from tenants.services import (
+    ConnectionRefused,
+    NotConnected,
+    WrongSite,
+    ensure_same_site,
+    save_credential,
+)
 
 # OAuth tokens live 180 days; they are refreshed once less than this is left.
 REFRESH_MARGIN = timedelta(days=30)
@@ -34,15 +40,17 @@ class Failure(StrEnum):
     DENIED = "denied"  # the seller pressed "deny"
     INVALID_GRANT = "invalid_grant"  # the code expired, was used already, or does not match
     ALREADY_CONNECTED = "already_connected"  # the account belongs to another seller
+    WRONG_SITE = "wrong_site"  # the account is of another country than the seller
     REFUSED = "refused"  # any other OAuth error
     UNAVAILABLE = "unavailable"  # Mercado Pago did not answer
 
 
 class AuthorizationFailed(Exception):
-    def __init__(self, failure: Failure, code: str = ""):
+    def __init__(self, failure: Failure, code: str = "", account_site: str = ""):
         super().__init__(f"Mercado Pago authorization failed: {failure}")
         self.failure = failure
         self.code = code  # Mercado Pago's error code, when it gave one
+        self.account_site = account_site  # for WRONG_SITE: the site of the account offered
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,8 @@ def complete_authorization(
     """Handle Mercado Pago's callback for ``tenant``: check it, exchange the code, store tokens.
 
     ``pending`` is what :func:`begin_authorization` returned in this session; the callback must
-    carry its ``state`` and come back to the same seller. Raises ``AuthorizationFailed``.
+    carry its ``state`` and come back to the same seller, and the account (``GET /users/me``)
+    must be of the seller's site. Nothing is saved otherwise. Raises ``AuthorizationFailed``.
     """
     if (
         pending is None
@@ -121,6 +130,18 @@ def complete_authorization(
             raise AuthorizationFailed(Failure.REFUSED, failure.code or "") from failure
         except MercadoPagoError as failure:
             raise AuthorizationFailed(Failure.UNAVAILABLE) from failure
+        try:
+            account = mp.get_me(token.access_token)
+        except (Unauthorized, Forbidden) as failure:
+            raise AuthorizationFailed(Failure.REFUSED, failure.code or "") from failure
+        except MercadoPagoError as failure:
+            raise AuthorizationFailed(Failure.UNAVAILABLE) from failure
+    try:
+        ensure_same_site(tenant=tenant, account=account)
+    except WrongSite as refused:
+        raise AuthorizationFailed(
+            Failure.WRONG_SITE, account_site=refused.account_site
+        ) from refused
     try:
         return save_credential(
             tenant=tenant,

@@ -6,9 +6,11 @@ from django.utils.text import slugify
 
 from merchant_platform.mercadopago import get_client
 from mpapi import Forbidden, Unauthorized
+from mpapi.users import User as MercadoPagoUser
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
-from tenants.roles import Role
+from tenants.roles import Role, sees_every_tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
+from tenants.sites import Site
 
 
 @transaction.atomic
@@ -45,15 +47,55 @@ def add_member(*, tenant: Tenant, user: User, role: str) -> Membership:
     return membership
 
 
-def invite_member(*, tenant: Tenant, email: str, role: str) -> Membership:
-    """Add the user with ``email`` to ``tenant``, creating an account that has no password yet."""
-    email = User.objects.normalize_email(email).lower()
-    user = User.objects.filter(email__iexact=email).first()
+class MemberNotAllowed(ValueError):
+    """The account of an e-mail address cannot be added by this user; the message is safe to show
+    (it is the same whoever the account is)."""
+
+
+NOT_ALLOWED = (
+    "This e-mail address belongs to an account that cannot be added here. Ask the person for "
+    "another e-mail address, or ask the platform's staff to add them."
+)
+
+
+def ensure_can_invite(*, tenant: Tenant, email: str, invited_by: User) -> None:
+    """Raise ``MemberNotAllowed`` if ``invited_by`` may not add the account of ``email``.
+
+    Until people accept invitations, a seller's member adds a new e-mail address (an account is
+    created) or an account that belongs to nobody else: never platform staff (superusers, the
+    integrator's staff) nor a member of another seller. Platform staff may add anyone.
+    """
+    if sees_every_tenant(invited_by):
+        return
+    user = _account_of(email)
     if user is None:
+        return
+    if user.is_superuser or user.is_platform_staff:
+        raise MemberNotAllowed(NOT_ALLOWED)
+    with cross_tenant_scope():
+        elsewhere = Membership.objects.filter(user=user).exclude(tenant=tenant).exists()
+    if elsewhere:
+        raise MemberNotAllowed(NOT_ALLOWED)
+
+
+def invite_member(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Membership:
+    """Add the user with ``email`` to ``tenant``, creating an account that has no password yet.
+
+    ``invited_by`` is who asks; ``ensure_can_invite`` decides which accounts they may add.
+    """
+    ensure_can_invite(tenant=tenant, email=email, invited_by=invited_by)
+    user = _account_of(email)
+    if user is None:
+        email = User.objects.normalize_email(email).lower()
         user = User(username=email, email=email)
         user.set_unusable_password()
         user.save()
     return add_member(tenant=tenant, user=user, role=role)
+
+
+def _account_of(email: str) -> User | None:
+    email = User.objects.normalize_email(email).lower()
+    return User.objects.filter(email__iexact=email).order_by("pk").first()
 
 
 class LastOwnerError(ValueError):
@@ -85,6 +127,35 @@ class ConnectionRefused(Exception):
     """Mercado Pago refused the credentials offered; the message is safe to show."""
 
 
+class WrongSite(ConnectionRefused):
+    """The Mercado Pago account is registered in another site (country) than the seller's."""
+
+    def __init__(self, *, tenant: Tenant, account_site: str):
+        self.account_site = account_site
+        super().__init__(
+            f"This Mercado Pago account is registered in {site_name(account_site)}, but "
+            f"{tenant} sells in {site_name(tenant.site)} ({tenant.currency}): Mercado Pago "
+            "charges in its account's currency. Connect the seller's Mercado Pago account of "
+            f"{site_name(tenant.site)}."
+        )
+
+
+def site_name(site_id: str) -> str:
+    """The country of a Mercado Pago site, e.g. "Uruguay (MLU)"."""
+    label = Site(site_id).label if site_id in Site.values else "another country"
+    return f"{label} ({site_id})"
+
+
+def ensure_same_site(*, tenant: Tenant, account: MercadoPagoUser) -> None:
+    """Raise ``WrongSite`` unless ``account`` (``GET /users/me``) is of ``tenant``'s site.
+
+    Mercado Pago charges in its account's currency, and the platform shows the seller's: they
+    must be the same.
+    """
+    if account.site_id != tenant.site:
+        raise WrongSite(tenant=tenant, account_site=account.site_id)
+
+
 def usable_credential(tenant: Tenant) -> MercadoPagoCredential:
     """``tenant``'s Mercado Pago connection, if it can be used now; ``NotConnected`` otherwise."""
     with tenant_scope(tenant):
@@ -107,8 +178,9 @@ def seller_access_token(tenant: Tenant) -> str:
 def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPagoCredential:
     """Connect ``tenant`` with an access token of the seller's own Mercado Pago application.
 
-    Mercado Pago tokens end with the user id (``APP_USR-<app>-<date>-<hash>-<user id>``); the
-    token is checked by one read call before it is saved. No marketplace fee is allowed then.
+    Mercado Pago tokens end with the user id (``APP_USR-<app>-<date>-<hash>-<user id>``). Before
+    it is saved, ``GET /users/me`` checks the token and tells its account, which must be of the
+    seller's site (``WrongSite`` otherwise). No marketplace fee is allowed then.
     """
     access_token = access_token.strip()
     user_id = access_token.rsplit("-", 1)[-1]
@@ -116,13 +188,14 @@ def connect_with_access_token(*, tenant: Tenant, access_token: str) -> MercadoPa
         raise ConnectionRefused("This is not a Mercado Pago access token (APP_USR-…).")
     with get_client() as mp:
         try:
-            mp.search_stores(access_token, int(user_id), limit=1)
+            account = mp.get_me(access_token)
         except (Unauthorized, Forbidden) as error:
             raise ConnectionRefused("Mercado Pago refused this access token.") from error
+    ensure_same_site(tenant=tenant, account=account)
     return save_credential(
         tenant=tenant,
         source=MercadoPagoCredential.Source.MANUAL,
-        mp_user_id=int(user_id),
+        mp_user_id=account.id,
         access_token=access_token,
     )
 

@@ -47,7 +47,8 @@ def select_tenant(request):
 
 PENDING_AUTHORIZATION_KEY = "mercadopago_authorization"
 
-# title, explanation and HTTP status of the page shown for each failed authorization
+# title, explanation and HTTP status of the page shown for each failed authorization; the
+# explanation may name the countries of the seller and of the account offered ({...})
 FAILURE_PAGES = {
     Failure.STATE_MISMATCH: (
         "This authorization does not match",
@@ -70,6 +71,14 @@ FAILURE_PAGES = {
         "This account is connected to another seller",
         "A Mercado Pago account can serve only one seller on this platform. Sign in with "
         "another account, or disconnect it from the other seller first.",
+        409,
+    ),
+    Failure.WRONG_SITE: (
+        "This Mercado Pago account is of another country",
+        "The Mercado Pago account you signed in with is registered in {account_country}, but "
+        "this seller sells in {seller_country}, in {currency}. Mercado Pago charges in its "
+        "account's currency, so only an account of the seller's country can be connected. Sign "
+        "in with the seller's Mercado Pago account of {seller_country}. Nothing was changed.",
         409,
     ),
     Failure.REFUSED: (
@@ -127,7 +136,11 @@ def mercadopago_callback(request):
         title, explanation, status = FAILURE_PAGES[failed.failure]
         context = {
             "title": title,
-            "explanation": explanation,
+            "explanation": explanation.format(
+                seller_country=services.site_name(request.tenant.site),
+                currency=request.tenant.currency,
+                account_country=services.site_name(failed.account_site),
+            ),
             "failure": failed.failure,
             "error_code": failed.code,
         }

@@ -246,6 +246,12 @@ ENDPOINTS = [
     ),
     endpoint(lambda c: c.delete_pos(TOKEN, 7654321), "DELETE", "/pos/7654321", status=204),
     endpoint(
+        lambda c: c.get_me(TOKEN),
+        "GET",
+        "/users/me",
+        answer={"id": 100000001, "nickname": "SELLER", "site_id": "MLA", "country_id": "AR"},
+    ),
+    endpoint(
         lambda c: c.get_merchant_order(TOKEN, 123),
         "GET",
         "/merchant_orders/123",
