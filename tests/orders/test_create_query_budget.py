@@ -53,7 +53,8 @@ def counted_statements() -> Iterator[Statements]:
         handling.append(environ["PATH_INFO"].startswith("/sandbox/"))
 
     def finished(**_):
-        handling.pop()
+        if handling:  # a response of an earlier request may be closed inside the block
+            handling.pop()
 
     def execute(run, sql, params, many, context):
         if not TRANSACTION_CONTROL.match(sql):
