@@ -14,20 +14,17 @@ Needs a broker that processes share (``CELERY_BROKER_URL=redis://…``); skipped
 
 import json
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from django.utils import timezone
 
-from orders import services, tasks
-from orders.models import Api, Mode, Notification, Order
-from orders.validation import ItemInput
+from orders import tasks
+from orders.models import Notification, Order
 from sandbox import models as mercadopago
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant
-from tests.faults import set_faults
 from tests.orders.conftest import synced_pos
 from tests.orders.test_webhooks import WEBHOOK, signed
 from tests.soak import test_fault_soak as soak
@@ -44,23 +41,7 @@ def test_a_notification_whose_worker_is_killed_mid_processing_ends_processed(
     seller = make_connected_tenant("Parrilla", site="MLA")
     pos = synced_pos(seller)
     processes.start_worker("doomed", SOAK_CLIENT_TIMEOUT="60")  # waits for the held answer
-    order = services.create_order(
-        tenant=seller,
-        pos=pos,
-        api=Api.V1,
-        mode=Mode.DYNAMIC,
-        external_reference="killed-1",
-        title="Mesa 1",
-        items=[ItemInput("Bife", Decimal("100.00"))],
-    )
-    set_faults(
-        client,
-        path_regex=f"^/v1/orders/{order.mp_order_id}$",
-        timeout_rate="1",
-        timeout_seconds="30",
-    )
-    paid = client.post("/sandbox/wallet/pay", {"qr_data": order.qr_data}, "application/json")
-    assert paid.status_code == 200, paid.content
+    order = soak.paid_with_its_reads_held(client, seller, pos)
 
     # Mercado Pago's webhook for the paid order, reaching the platform's server.
     url = f"{processes.url}{WEBHOOK}?{urlencode({'data.id': order.mp_order_id, 'type': 'order'})}"

@@ -985,17 +985,12 @@ def collect_figures(
 # A worker killed in the middle of a task ------------------------------------------------------
 
 
-def test_a_worker_killed_mid_task_loses_nothing(processes, client, caplog, logs, receiver):
-    """A notification task is running (its Mercado Pago read held up by the sandbox) when its
-    worker is SIGKILLed with its pool. The task acknowledges only once it has run
-    (``acks_late``), so the broker still holds it: once its visibility timeout has passed,
-    another worker receives it and processes the notification. Nothing is lost."""
-    [seller, _brazil] = sellers_of_the_soak(processes, receiver.url)
-    # Held up for 30 s, and a worker that waits for it: the task is mid-call when killed.
-    processes.start_worker("doomed", SOAK_CLIENT_TIMEOUT="60")
+def paid_with_its_reads_held(client, tenant, pos) -> Order:
+    """An Orders API order of ``tenant``, paid by the buyer, whose reads the sandbox holds up
+    for 30 s: a worker processing its notification is inside that read for as long."""
     order = services.create_order(
-        tenant=seller.tenant,
-        pos=seller.points_of_sale[0],
+        tenant=tenant,
+        pos=pos,
         api=Api.V1,
         mode=Mode.DYNAMIC,
         external_reference="killed-1",
@@ -1010,6 +1005,18 @@ def test_a_worker_killed_mid_task_loses_nothing(processes, client, caplog, logs,
     )
     paid = client.post("/sandbox/wallet/pay", {"qr_data": order.qr_data}, "application/json")
     assert paid.status_code == 200, paid.content
+    return order
+
+
+def test_a_worker_killed_mid_task_loses_nothing(processes, client, caplog, logs, receiver):
+    """A notification task is running (its Mercado Pago read held up by the sandbox) when its
+    worker is SIGKILLed with its pool. The task acknowledges only once it has run
+    (``acks_late``), so the broker still holds it: once its visibility timeout has passed,
+    another worker receives it and processes the notification. Nothing is lost."""
+    [seller, _brazil] = sellers_of_the_soak(processes, receiver.url)
+    # Held up for 30 s, and a worker that waits for it: the task is mid-call when killed.
+    processes.start_worker("doomed", SOAK_CLIENT_TIMEOUT="60")
+    order = paid_with_its_reads_held(client, seller.tenant, seller.points_of_sale[0])
 
     def running() -> bool:
         """the worker is processing the order's webhook, inside its Mercado Pago read"""
