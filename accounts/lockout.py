@@ -10,6 +10,7 @@ axes counts per client id and per address like any other.
 import binascii
 import json
 from base64 import b64decode
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 from axes.backends import AxesStandaloneBackend
@@ -60,21 +61,39 @@ def _oauth_error(response: HttpResponse) -> str:
         return ""
 
 
+def guard_client(
+    request: HttpRequest,
+    respond: Callable[[], HttpResponse],
+    *,
+    failed: Callable[[HttpResponse], bool] | None = None,
+) -> HttpResponse:
+    """``respond()`` to a request that authenticates a client, unless its client id or address
+    is locked out; a response that ``failed`` (by default: an OAuth2 ``invalid_client`` or
+    ``invalid_grant``) counts as a failed sign-in of ``client:<client_id>``."""
+    credentials = {"username": CLIENT_USERNAME_PREFIX + _client_id(request)}
+    if not AxesProxyHandler.is_allowed(request, credentials):
+        # Counted too: a client that keeps trying stays locked out.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        return get_lockout_response(request, None, credentials)
+    response = respond()
+    if (failed or _guess_failed)(response):
+        # Axes counts it; at the limit its middleware answers with the lockout instead.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    return response
+
+
+def _guess_failed(response: HttpResponse) -> bool:
+    return response.status_code in (400, 401) and _oauth_error(response) in COUNTED_ERRORS
+
+
 class ClientLockoutMixin:
-    """For DOT's views that authenticate a client (token, revocation, introspection): locked per
-    client id and per address after repeated failures."""
+    """For DOT's views that take a client's credentials in a POST (token, revocation): locked
+    per client id and per address after repeated failures."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        credentials = {"username": CLIENT_USERNAME_PREFIX + _client_id(request)}
-        if not AxesProxyHandler.is_allowed(request, credentials):
-            # Counted too: a client that keeps trying stays locked out.
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-            return get_lockout_response(request, None, credentials)
-        response = super().post(request, *args, **kwargs)
-        if response.status_code in (400, 401) and _oauth_error(response) in COUNTED_ERRORS:
-            # Axes counts it; at the limit its middleware answers with the lockout instead.
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        return response
+        return guard_client(
+            request, lambda: super(ClientLockoutMixin, self).post(request, *args, **kwargs)
+        )
 
 
 class GuardedTokenView(ClientLockoutMixin, TokenView):

@@ -12,11 +12,14 @@ import json
 
 from django import forms
 from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView, IntrospectTokenView
 from oauthlib.common import Request as OauthlibRequest
 
+from accounts.lockout import guard_client
 from partners import scopes
 from partners.services import tenants_user_may_connect
 from tenants.models import Tenant
@@ -85,6 +88,16 @@ class OwnTokensIntrospectView(IntrospectTokenView):
     other client's token is ``{"active": false}``, as an unknown one is."""
 
     caller = None  # the client application that asks
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request, *args, **kwargs):
+        """DOT's view, locked out per client id and per address after repeated failed client
+        authentications (a 403), as the token endpoint is: it cannot serve to guess a secret."""
+        return guard_client(
+            request,
+            lambda: super(OwnTokensIntrospectView, self).dispatch(request, *args, **kwargs),
+            failed=lambda response: response.status_code == 403,
+        )
 
     def authenticate_client(self, request) -> bool:
         """DOT's client authentication (HTTP Basic, or the credentials in the body), keeping the

@@ -282,3 +282,17 @@ def test_the_revocation_endpoint_cannot_serve_to_guess_a_client_secret():
 
     assert answers[-1] == 429
     assert revoke(secret).status_code == 429
+
+
+def test_the_introspection_endpoint_cannot_serve_to_guess_a_client_secret():
+    client_id, secret = _app(make_tenant())
+
+    def introspect(guess: str):
+        fields = {"token": "whatever", "client_id": client_id, "client_secret": guess}
+        return Client().post("/o/introspect/", fields, REMOTE_ADDR="203.0.113.51")
+
+    answers = [introspect(f"guess-{n}").status_code for n in range(6)]
+
+    assert answers[:4] == [403] * 4
+    assert answers[-1] == 429
+    assert introspect(secret).status_code == 429
