@@ -296,3 +296,14 @@ def test_the_introspection_endpoint_cannot_serve_to_guess_a_client_secret():
     assert answers[:4] == [403] * 4
     assert answers[-1] == 429
     assert introspect(secret).status_code == 429
+
+
+def test_the_admin_leads_staff_and_only_staff_to_enrolment(staff):
+    owner = make_member(make_tenant(), "owner", "owner-enrol")
+    staff_client, owner_client = Client(), Client()
+    staff_client.force_login(staff)
+    owner_client.force_login(owner)
+
+    link = '<a href="/accounts/two-factor/" id="two-factor-link">'
+    assert link in staff_client.get("/admin/").text
+    assert "two-factor-link" not in owner_client.get("/admin/").text
