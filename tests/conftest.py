@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 
+from merchant_platform import request_context
 from merchant_platform.celery import app as celery_app
 from tests.celery_worker import real_worker  # noqa: F401 (fixtures for every test module)
 from tests.factories import make_member, make_tenant
@@ -43,6 +44,25 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def _the_project_app_stays_current():
+    """Celery's ``start_worker`` makes its app the current and default one, and leaves it so: a
+    test's own app (tests/test_task_scope.py) would then own every ``shared_task`` of the later
+    tests of this process, which would publish to its broker, never eagerly nor to their queue."""
+    yield
+    celery_app.set_current()
+    celery_app.set_default()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_context():
+    """No test's log lines (or the tasks it publishes) carry the request id or order that an
+    earlier test left bound in this thread (``merchant_platform.request_context``)."""
+    token = request_context.start()
+    yield
+    request_context.end(token)
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ["SOAK_QUEUE"]  # this run's own queue
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 5,
+    "global_keyprefix": os.environ["SOAK_BROKER_PREFIX"],  # this run's keys only
     **json.loads(os.environ.get("SOAK_BROKER_OPTIONS", "{}")),
 }
 # As in production, the web processes share one cache: the broker's Redis, under this run's

@@ -133,6 +133,7 @@ class Processes:
     env: dict[str, str]
     logs: Path
     broker: object  # a redis.Redis on the broker's database
+    prefix: str = ""  # of the run's broker keys (``broker_prefix``)
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
@@ -208,13 +209,10 @@ class Processes:
         yet acknowledged: every task acknowledges once it has run, ``acks_late``)."""
         queued = sum(
             self.broker.llen(name)
-            for name in self.broker.scan_iter(f"{self.queue}*")
+            for name in self.broker.scan_iter(f"{self.prefix}{self.queue}*")
             if self.broker.type(name) == b"list"
         )
-        held = sum(
-            json.loads(value)[2] == self.queue for value in self.broker.hvals("unacked") or []
-        )
-        return queued + held
+        return queued + self.broker.hlen(f"{self.prefix}unacked")
 
     def wait_idle(self, timeout: float = 300) -> None:
         """Return once no task waits or runs, and none has for a second."""
@@ -239,6 +237,24 @@ class Processes:
         return "\n".join(path.read_text(errors="replace") for path in files if path.exists())
 
 
+def broker_prefix(queue: str) -> str:
+    """The prefix of every broker key of the run whose queue is ``queue``.
+
+    Kombu keeps the messages that workers hold (``unacked``) in one hash per Redis database, and
+    a worker with a short visibility timeout hands every one older than it out again, whoever
+    holds it. Each run has keys of its own, so that runs of parallel test processes (or a worker
+    left behind by an interrupted run) cannot take each other's messages.
+    """
+    return f"{queue}:"
+
+
+def forget_broker_connections() -> None:
+    """This process's producers take the connections of the broker options now configured
+    (kombu keeps a pool per set of options: each set's stays open for its next use)."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def processes(transactional_db, settings, request) -> Iterator[Processes]:
     broker_url = settings.CELERY_BROKER_URL
@@ -258,6 +274,7 @@ def processes(transactional_db, settings, request) -> Iterator[Processes]:
         "SOAK_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT),
         "SOAK_QUEUE": queue,
         "CELERY_BROKER_URL": broker_url,
+        "SOAK_BROKER_PREFIX": broker_prefix(queue),
         "LOG_LEVEL": "DEBUG",  # every logger of every process: the secrets check reads them all
         "PYTHONUNBUFFERED": "1",
     }
@@ -265,25 +282,32 @@ def processes(transactional_db, settings, request) -> Iterator[Processes]:
     logs /= request.node.name  # the last run's, kept for a look after a failure
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
-    running = Processes(url, queue, env, logs, redis.Redis.from_url(broker_url))
+    running = Processes(
+        url, queue, env, logs, redis.Redis.from_url(broker_url), broker_prefix(queue)
+    )
     # This process (partners' cashiers, reconciliation) calls the same server and queue.
     settings.SITE_URL = url
     settings.MERCADOPAGO_HTTP_TRANSPORT = ""
     settings.MERCADOPAGO_TIMEOUT = CLIENT_TIMEOUT
     conf = celery_app.conf
-    saved = conf.task_always_eager, conf.task_default_queue
+    saved = conf.task_always_eager, conf.task_default_queue, conf.broker_transport_options
     conf.task_always_eager, conf.task_default_queue = False, queue
+    conf.broker_transport_options = saved[2] | {"global_keyprefix": broker_prefix(queue)}
+    forget_broker_connections()
     try:
         running.start_web()
         yield running
     finally:
         running.stop_all()
-        conf.task_always_eager, conf.task_default_queue = saved
+        conf.task_always_eager, conf.task_default_queue, conf.broker_transport_options = saved
+        forget_broker_connections()
         # The routing tables the app cached on first use would keep this run's queue for later
         # tests (their worker would consume a queue nobody sends to).
         for cached in ("queues", "default_queue", "router"):
             celery_app.amqp.__dict__.pop(cached, None)
-        running.broker.delete(queue)
+        stale = list(running.broker.scan_iter(f"{broker_prefix(queue)}*"))
+        if stale:
+            running.broker.delete(*stale)
         connection.close()
 
 
