@@ -5,12 +5,16 @@ webhook secret over the manifest ``id:<data.id>;request-id:<x-request-id>;ts:<ts
 comes from the query string and is lower-cased when alphanumeric; a pair whose value is absent is
 left out. ``ts`` is in milliseconds in the Orders documentation and in seconds in the generic one,
 so the optional freshness check accepts both.
+
+``verify`` takes one secret or several: while a webhook secret is being replaced, a notification
+signed with the new or the previous one is genuine.
 """
 
 import hashlib
 import hmac
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -58,7 +62,7 @@ def sign(secret: str, *, data_id: str | None, request_id: str | None, ts: str | 
 
 
 def verify(
-    secret: str,
+    secret: str | Sequence[str],
     *,
     header: str,
     data_id: str | None,
@@ -68,12 +72,17 @@ def verify(
 ) -> Signature:
     """Check an ``x-signature`` header; the parsed signature, or ``InvalidSignature``.
 
-    With ``tolerance``, ``ts`` (milliseconds or seconds) must be within that much of ``now``
-    (seconds since the epoch; the current time by default).
+    ``secret`` is the webhook secret, or several (the current one and the one it replaces): a
+    signature made with any of them matches. With ``tolerance``, ``ts`` (milliseconds or seconds)
+    must be within that much of ``now`` (seconds since the epoch; the current time by default).
     """
     signature = parse_signature(header)
-    expected = _digest(secret, manifest(data_id=data_id, request_id=request_id, ts=signature.ts))
-    if not hmac.compare_digest(expected, signature.v1):
+    text = manifest(data_id=data_id, request_id=request_id, ts=signature.ts)
+    secrets = [secret] if isinstance(secret, str) else [s for s in secret if s]
+    if not secrets:
+        raise InvalidSignature("no webhook secret is configured")
+    matches = [hmac.compare_digest(_digest(s, text), signature.v1) for s in secrets]
+    if not any(matches):
         raise InvalidSignature("x-signature does not match the notification")
     if tolerance is not None:
         age = abs((time.time() if now is None else now) - _seconds(signature.ts))

@@ -43,7 +43,10 @@ RANK = {
 }
 CLOSED = {Status.PROCESSED, Status.CANCELED, Status.EXPIRED, Status.FAILED, Status.REFUNDED}
 
-# Sent after a transaction that changed an order's status commits: ``order``, ``previous``.
+# Sent inside the transaction that changes an order's status (``order``, ``previous``): what
+# receivers write (partners' webhook events) commits with the change, and a receiver that raises
+# rolls the change back, so a status never changes without its events. Work that must wait for
+# the commit (queuing a task) goes in ``transaction.on_commit``.
 status_changed = Signal()
 
 
@@ -103,8 +106,8 @@ def is_stale(order: Order, state: OrderState) -> bool:
 
 def apply(order: Order, state: OrderState) -> Order:
     """Apply ``state`` to ``order`` under a row lock; the order as it is afterwards, with its
-    tenant and POS (which the status signal's receivers read). A stale state changes no status
-    field, but its payments and refunds are still merged upwards."""
+    tenant and POS (which the status signal's receivers read, in the same transaction). A stale
+    state changes no status field, but its payments and refunds are still merged upwards."""
     with transaction.atomic():
         rows = Order.objects.select_for_update(of=("self",)).select_related("tenant", "pos")
         locked = rows.get(pk=order.pk)
@@ -117,9 +120,7 @@ def apply(order: Order, state: OrderState) -> Order:
         _set_paid_at(locked, payments)
         locked.save()
         if locked.status != previous:
-            transaction.on_commit(
-                lambda: status_changed.send(Order, order=locked, previous=previous), robust=True
-            )
+            status_changed.send(Order, order=locked, previous=previous)
     return locked
 
 

@@ -167,7 +167,9 @@ class WebhookEndpointViewSet(TenantAPIMixin, viewsets.ModelViewSet):
     )
 
     def get_queryset(self):
-        endpoints = WebhookEndpoint.objects.select_related("application")
+        # The secret is never shown after the create; left encrypted, an endpoint whose secret no
+        # configured key decrypts is still listed, changed, rotated (the cure) or deleted.
+        endpoints = WebhookEndpoint.objects.select_related("application").defer("secret")
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular, reading the model
             return endpoints
         if is_token_request(self.request):

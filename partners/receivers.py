@@ -18,8 +18,8 @@ ORDER_EVENTS = {
 
 @receiver(status_changed, dispatch_uid="partners.emit_order_event")
 def emit_order_event(sender, order: Order, previous: str, **kwargs) -> None:
-    """Once an order's new status is committed, queue its event for the subscribed endpoints
-    (``pending`` and ``failed`` have none)."""
+    """Write the event of an order's new status for the subscribed endpoints, in the transaction
+    of the change (``pending`` and ``failed`` have none): an error here rolls the change back."""
     event_type = ORDER_EVENTS.get(order.status)
     if event_type is not None:
         webhooks.emit_order_event(tenant=order.tenant, order=order, event_type=event_type)

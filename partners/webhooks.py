@@ -15,6 +15,11 @@ public: ``is_public_address``) is recorded as a ``DeliveryAttempt`` and tried ag
 moves ``next_attempt_at`` ahead by a lease, so two workers never send the same attempt and no row
 lock or transaction is held while the partner answers. ``verify_signature`` is the reference
 check for partners (docs/api.md shows it).
+
+An order's event is written in the transaction that changes the order's status
+(``orders.transitions.status_changed``), so the two commit or roll back together; emitting never
+decrypts an endpoint's secret. Only signing does: a secret that no configured key decrypts records
+a failed attempt (``CANNOT_SIGN``, logged at ERROR) and the delivery is retried as any other.
 """
 
 import hashlib
@@ -32,6 +37,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -221,14 +227,17 @@ def _embedded_ipv4(
 
 
 def subscribed_endpoints(*, tenant: Tenant, event_type: str) -> list[WebhookEndpoint]:
-    """The active endpoints of ``tenant`` that receive ``event_type``."""
+    """The active endpoints of ``tenant`` that receive ``event_type``, without their secrets
+    (left encrypted: emitting an event never needs one, only signing a delivery does)."""
     with tenant_scope(tenant):
-        active = WebhookEndpoint.objects.filter(is_active=True).order_by("pk")
+        active = WebhookEndpoint.objects.filter(is_active=True).defer("secret").order_by("pk")
         return [endpoint for endpoint in active if event_type in endpoint.events]
 
 
 def emit_order_event(*, tenant: Tenant, order: "Order", event_type: str) -> list[WebhookDelivery]:
-    """Queue ``event_type`` about ``order`` for every endpoint subscribed to it."""
+    """Queue ``event_type`` about ``order`` for every endpoint subscribed to it: its deliveries
+    are written in the caller's transaction (the order's status change), their attempts queued
+    once it commits."""
     endpoints = subscribed_endpoints(tenant=tenant, event_type=event_type)
     if not endpoints:
         return []
@@ -343,6 +352,8 @@ class Unreachable(Exception):
 # connected is told apart: it says no more than a status code would (something listens there).
 UNREACHABLE = "the endpoint could not be reached"
 NO_ANSWER_IN_TIME = "the endpoint did not answer in time"
+# Nothing was sent: the platform cannot read the endpoint's signing secret (its operator is told).
+CANNOT_SIGN = "not sent: the platform could not read this endpoint's signing secret"
 
 
 def deliver(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
@@ -368,7 +379,9 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     ).update(next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1)
     if not claimed:
         return None
-    return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    # The secret is read (decrypted) by ``_send`` alone, where failing to read it is recorded.
+    deliveries = WebhookDelivery.objects.select_related("endpoint").defer("endpoint__secret")
+    return deliveries.get(pk=delivery_id)
 
 
 def _lease() -> timedelta:
@@ -379,10 +392,21 @@ def _lease() -> timedelta:
 
 def _send(delivery: WebhookDelivery) -> Outcome:
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    try:
+        secret = delivery.endpoint.secret
+    except InvalidToken:
+        logger.error(
+            "webhook delivery %s not sent: the signing secret of endpoint %s cannot be decrypted "
+            "with MERCADOPAGO_CREDENTIAL_KEYS (a key was removed before rotate_credential_keys "
+            "re-encrypted it); the attempt is recorded as failed and retried",
+            delivery.pk,
+            delivery.endpoint_id,
+        )
+        return Outcome(error=CANNOT_SIGN)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "merchant-platform-webhooks/1",
-        SIGNATURE_HEADER: sign(delivery.endpoint.secret, body, int(time.time())),
+        SIGNATURE_HEADER: sign(secret, body, int(time.time())),
         "X-Platform-Event": delivery.event_type,
         "X-Platform-Delivery": str(delivery.event_id),
     }

@@ -1,12 +1,15 @@
 """Writes about tenants and their members."""
 
-from django.db import transaction
+from cryptography.fernet import InvalidToken
+from django.db import models, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.text import slugify
 
 from merchant_platform.mercadopago import get_client
 from mpapi import Forbidden, Unauthorized
 from mpapi.users import User as MercadoPagoUser
+from tenants import crypto
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role, sees_every_tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
@@ -250,15 +253,60 @@ def disconnect(*, tenant: Tenant) -> None:
     tenant.mp_user_id = None
 
 
-@transaction.atomic
-def reencrypt_credentials() -> int:
-    """Re-encrypt every seller's tokens with the newest credential key; how many credentials.
+class Undecryptable(Exception):
+    """Stored values that no configured key decrypts, by ``app_label.Model.field`` and pk (the
+    values themselves are never named)."""
 
-    Reading a token decrypts it with whichever listed key encrypted it, and saving encrypts it
-    with the first (newest) key, so after this the older keys can be dropped from settings.
+    def __init__(self, failures: dict[str, list], counts: dict[str, int]):
+        self.failures, self.counts = failures, counts  # counts: what was re-encrypted
+        listed = "; ".join(
+            f"{label}: {len(pks)} row(s), pk {', '.join(str(pk) for pk in pks[:LISTED_PKS])}"
+            + (", ..." if len(pks) > LISTED_PKS else "")
+            for label, pks in failures.items()
+        )
+        super().__init__(f"No configured key decrypts {listed}.")
+
+
+LISTED_PKS = 20  # primary keys named per field in the message
+
+
+REENCRYPT_BATCH = 500  # rows locked, re-encrypted and committed together
+
+
+def reencrypt_encrypted_fields(*, batch_size: int = REENCRYPT_BATCH) -> dict[str, int]:
+    """Re-encrypt every ``EncryptedTextField`` of every installed model, of every tenant, with
+    the newest credential key; how many values per ``app_label.Model.field``.
+
+    Each batch of rows is locked, rewritten and committed on its own, so writers wait for one
+    batch only. The stored ciphertext is rotated as it is (``MultiFernet.rotate``): no model is
+    saved, so no signal fires and no other field changes. Values that no configured key decrypts
+    are left as they are and raised together at the end (``Undecryptable``), after everything
+    else has been re-encrypted.
     """
-    with cross_tenant_scope():
-        credentials = list(MercadoPagoCredential.objects.select_for_update().order_by("pk"))
-        for credential in credentials:
-            credential.save(update_fields=["access_token", "refresh_token"])
-    return len(credentials)
+    counts: dict[str, int] = {}
+    failures: dict[str, list] = {}
+    for model, field in crypto.encrypted_fields():
+        label = crypto.field_label(model, field)
+        counts[label], after = 0, None
+        while True:
+            with cross_tenant_scope(), transaction.atomic():
+                rows = crypto.raw_values(
+                    model, field, after=after, limit=batch_size, for_update=True
+                )
+                batch = list(rows)
+                for pk, ciphertext in batch:
+                    try:
+                        rotated = crypto.reencrypt(ciphertext)
+                    except InvalidToken:
+                        failures.setdefault(label, []).append(pk)
+                        continue
+                    model._base_manager.filter(pk=pk).update(
+                        **{field.attname: Value(rotated, output_field=models.TextField())}
+                    )
+                    counts[label] += 1
+            if len(batch) < batch_size:
+                break
+            after = batch[-1][0]
+    if failures:
+        raise Undecryptable(failures, counts)
+    return counts
