@@ -14,11 +14,14 @@ def test_healthz_answers_without_touching_anything(client, django_assert_num_que
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_readyz_checks_the_database_and_the_broker(client):
+def test_readyz_checks_every_dependency(client):
     """With CELERY_BROKER_URL set (CI: Redis) this connects to it; unset, tasks run in-process."""
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "secrets": "ok"},
+    }
 
 
 def test_readyz_is_unavailable_when_the_broker_does_not_answer(client):
@@ -27,5 +30,5 @@ def test_readyz_is_unavailable_when_the_broker_does_not_answer(client):
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": "ok", "broker": "error"},
+        "checks": {"database": "ok", "cache": "ok", "broker": "error", "secrets": "ok"},
     }
