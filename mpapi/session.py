@@ -3,11 +3,16 @@
 A call is retried only when repeating it is safe: GET, PUT and DELETE, and POST when it carries an
 idempotency key (the very same key goes out on every attempt). What is retried: 429 (waiting
 ``Retry-After`` seconds when given), 5xx, timeouts and connection errors. Other 4xx never are.
+
+Inside ``deadline(seconds)`` every call, its attempts and the waits between them, ends by the
+deadline: a web request bounds all the Mercado Pago calls it makes below the server's timeout.
 """
 
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 
@@ -22,6 +27,32 @@ IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 # No answer, but the request may be sent again: the server saw nothing or will dedupe it.
 RETRYABLE_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+DEADLINE_EXCEEDED = "DeadlineExceeded"  # TransportFailure.reason: no time left for an attempt
+
+_deadline: ContextVar[float | None] = ContextVar("mercadopago_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Bound every call made in the block to ``seconds`` from now, retries included.
+
+    An attempt's timeouts are cut to the time left, a retry whose wait would reach the deadline
+    is not made (the last error is raised), and a call with no time left fails at once with
+    ``TransportFailure`` (reason ``DeadlineExceeded``). Nested deadlines: the earliest holds.
+    """
+    end = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the current ``deadline`` (None outside any)."""
+    end = _deadline.get()
+    return None if end is None else end - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -104,21 +135,34 @@ class Session:
         attempt = 0
         while True:
             attempt += 1
-            last = attempt == attempts
+            left = time_left()
+            if left is not None and left <= 0:
+                raise TransportFailure(
+                    method=call.method,
+                    path=call.path,
+                    attempts=attempt - 1,
+                    reason=DEADLINE_EXCEEDED,
+                )
             started = time.monotonic()
             try:
                 response = self._http.request(
-                    call.method, call.path, params=call.query, content=content, headers=headers
+                    call.method,
+                    call.path,
+                    params=call.query,
+                    content=content,
+                    headers=headers,
+                    timeout=self._timeout(left),
                 )
             except httpx.TransportError as failure:
                 self._observe(call, attempt, started, status=None, body=None, error=failure)
-                if last or not isinstance(failure, RETRYABLE_TRANSPORT_ERRORS):
-                    raise TransportFailure(
-                        method=call.method,
-                        path=call.path,
-                        attempts=attempt,
-                        reason=type(failure).__name__,
-                    ) from failure
+                error: Exception = TransportFailure(
+                    method=call.method,
+                    path=call.path,
+                    attempts=attempt,
+                    reason=type(failure).__name__,
+                )
+                error.__cause__ = failure
+                retry = isinstance(failure, RETRYABLE_TRANSPORT_ERRORS)
                 delay = self.config.backoff(attempt)
             else:
                 body = _decode(response)
@@ -126,12 +170,27 @@ class Session:
                 if response.is_success:
                     return Answer(response.status_code, body)
                 error = _api_error(call, response, body)
-                if last or not _retryable_status(response.status_code):
-                    raise error
+                retry = _retryable_status(response.status_code)
                 delay = error.retry_after
                 if delay is None:
                     delay = self.config.backoff(attempt)
+            left = time_left()
+            if attempt == attempts or not retry or (left is not None and delay >= left):
+                raise error
             self.config.sleep(delay)
+
+    def _timeout(self, left: float | None) -> httpx.Timeout:
+        """The client's timeouts, each cut to ``left`` seconds when a deadline holds."""
+        own = self.config.timeout
+        if left is None:
+            return own
+
+        def cut(seconds: float | None) -> float:
+            return left if seconds is None else min(seconds, left)
+
+        return httpx.Timeout(
+            connect=cut(own.connect), read=cut(own.read), write=cut(own.write), pool=cut(own.pool)
+        )
 
     @staticmethod
     def _fixed_headers(config: ClientConfig) -> dict[str, str]:

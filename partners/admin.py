@@ -1,5 +1,6 @@
-"""The admin of partner apps: the seller's connected apps, installing an API client, and the
-webhook endpoints and deliveries (read-only).
+"""The admin of partner apps: the seller's connected apps, installing an API client, the
+webhook endpoints and deliveries (read-only), and the Idempotency-Keys, whose stuck ones can be
+released.
 
 Every page is scoped to the seller the member acts for (``TenantOwnedAdmin``); platform staff see
 every seller's rows. Members whose role has ``Capability.MANAGE_INTEGRATIONS`` (owners and
@@ -8,13 +9,21 @@ managers) may revoke a connected app and install an API client; other members on
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import BooleanField, ExpressionWrapper
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from oauth2_provider.models import get_application_model
 
-from partners import scopes, services
-from partners.models import DeliveryAttempt, PartnerGrant, WebhookDelivery, WebhookEndpoint
+from partners import idempotency, scopes, services
+from partners.models import (
+    DeliveryAttempt,
+    IdempotentRequest,
+    PartnerGrant,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantOwnedAdmin
 from tenants.admin_pagination import EstimatedCountPaginator
 from tenants.roles import Capability
@@ -255,3 +264,84 @@ class WebhookDeliveryAdmin(ReadOnly, TenantOwnedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("endpoint__secret")  # its URL is shown
+
+
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("answered", "Answered"),
+            ("running", "Running"),
+            ("stuck", "Stuck (no answer, its attempt died)"),
+        ]
+
+    def queryset(self, request, queryset):
+        stuck = idempotency.stuck(now=timezone.now())
+        match self.value():
+            case "answered":
+                return queryset.filter(status_code__isnull=False)
+            case "running":
+                return queryset.filter(status_code__isnull=True).exclude(stuck)
+            case "stuck":
+                return queryset.filter(stuck)
+        return queryset
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(ReadOnly, TenantOwnedAdmin):
+    """The API's Idempotency-Keys, read-only, with "Release stuck keys": a key is stuck when no
+    answer is stored for it and it was claimed longer ago than a request can run (see
+    ``partners.idempotency``); releasing it lets the partner's next retry with the same key and
+    body take it over and finish the operation at once, instead of 409 until its lease ends."""
+
+    change_capability = Capability.MANAGE_INTEGRATIONS
+    list_display = ["key", "client", "state", "attempt", "created_at", "lease_until"]
+    list_filter = [KeyStateFilter, ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["key", "client"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    fields = readonly_fields = [
+        "key",
+        "client",
+        "state",
+        "attempt",
+        "created_at",
+        "lease_until",
+        "fingerprint",
+        "status_code",
+    ]  # never the stored answer: it may hold a secret shown once (a webhook endpoint's)
+    actions = ["release"]
+
+    def get_queryset(self, request):
+        stuck = idempotency.stuck(now=timezone.now())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(is_stuck=ExpressionWrapper(stuck, BooleanField()))
+        )
+
+    @admin.display(description="state")
+    def state(self, record: IdempotentRequest) -> str:
+        if record.status_code is not None:
+            return f"answered {record.status_code}"
+        if not record.is_stuck:
+            return "running"
+        held = record.lease_until is not None and record.lease_until > timezone.now()
+        return "stuck: answers 409 until its lease ends" if held else "stuck: a retry takes it over"
+
+    @admin.action(description="Release stuck keys", permissions=["release"])
+    def release(self, request, queryset):
+        now = timezone.now()
+        released = idempotency.release(queryset.filter(idempotency.stuck(now=now)), now=now)
+        self.message_user(
+            request,
+            f"Released {released} stuck key(s); keys answered, running or already free were "
+            "left as they were.",
+        )
+
+    def has_release_permission(self, request) -> bool:
+        if self._is_platform_staff(request):
+            return request.user.has_perm("partners.change_idempotentrequest")
+        return self._member_can(request, Capability.MANAGE_INTEGRATIONS)

@@ -11,11 +11,18 @@ its process dies (the lease runs out) or it raises an unexpected exception (the 
 at once), the next retry with the same body takes the key over: a conditional UPDATE of the
 lease, so of two retries racing only one does. The handler is run again, and finds what the
 first attempt did by the operation's id (``Claim.uid``, the same for every attempt of one key):
-the orders create resumes the order the first attempt saved instead of making another.
+the orders create resumes the order the first attempt saved instead of making another. A worker
+that gunicorn aborts releases the leases of the requests it was running (``release_running``,
+from gunicorn.conf.py's ``worker_abort``), so their retries need not wait for the lease.
+
+A key is *stuck* when no answer is stored for it and it was claimed longer ago than a request
+can run (``longest_request()``): its attempt died. ``stuck_keys`` lists them, ``release`` ends
+their lease (the admin's action and ``manage.py idempotency_keys --stuck --clear``).
 """
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,37 +32,38 @@ from functools import wraps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from merchant_platform import mercadopago_budget
 from partners.models import IdempotentRequest
 from partners.rest import acting_tenant, client_id_of
+from tenants.scope import cross_tenant_scope
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# What a lease covers besides Mercado Pago: the database, reading the request, the answer.
-LEASE_MARGIN = 60
-# Mercado Pago calls a request makes at most (the seller's token refreshed, then the write), the
-# seconds an attempt may wait to connect (merchant_platform.mercadopago), and the longest wait
-# between attempts (mpapi.config.ClientConfig.backoff_cap).
-MERCADOPAGO_CALLS = 2
-CONNECT_TIMEOUT = 5
-LONGEST_BACKOFF = 8
 OPERATIONS = uuid.UUID("5b0c1f9e-3d8a-4c1e-9a55-6f1f3b2f7d10")  # namespace of Claim.uid
+
+# The claims of the requests this process is running, by thread: (IdempotentRequest pk, attempt).
+_running: dict[int, tuple[int, int]] = {}
+_running_lock = threading.Lock()
+
+
+def longest_request() -> timedelta:
+    """The longest a request holds its key: its Mercado Pago calls are bounded together by
+    ``MERCADOPAGO_REQUEST_BUDGET`` (merchant_platform.mercadopago_budget), plus a margin."""
+    budget = settings.MERCADOPAGO_REQUEST_BUDGET
+    return timedelta(seconds=mercadopago_budget.longest_request(budget))
 
 
 def lease() -> timedelta:
-    """How long a running request holds its key: longer than a request can run. Each Mercado
-    Pago call is tried ``1 + MERCADOPAGO_MAX_RETRIES`` times; an attempt may wait to connect, then
-    ``MERCADOPAGO_TIMEOUT`` to send and again to read the answer, and then the longest backoff.
-    About 8 minutes with the defaults."""
-    attempt = CONNECT_TIMEOUT + 2 * settings.MERCADOPAGO_TIMEOUT + LONGEST_BACKOFF
-    calls = MERCADOPAGO_CALLS * (1 + settings.MERCADOPAGO_MAX_RETRIES) * attempt
-    return timedelta(seconds=LEASE_MARGIN + calls)
+    """How long a running request holds its key: twice the longest it can run (a slow
+    database), about 2 minutes with the defaults."""
+    return 2 * longest_request()
 
 
 @dataclass(frozen=True)
@@ -91,11 +99,17 @@ def idempotent(handler: Callable) -> Callable:
             return _replay(record, fingerprint)
         request.idempotency_claim = Claim(uid=_operation_uid(record), taken_over=record.attempt > 1)
         mine = IdempotentRequest.objects.filter(pk=record.pk, attempt=record.attempt)
+        thread = threading.get_ident()
+        with _running_lock:
+            _running[thread] = (record.pk, record.attempt)
         try:
             response = _handled(handler, view, request, *args, **kwargs)
         except BaseException:
             mine.filter(status_code=None).update(lease_until=timezone.now())  # retry at once
             raise
+        finally:
+            with _running_lock:
+                _running.pop(thread, None)
         if response.status_code >= 500:
             mine.delete()
         else:
@@ -204,3 +218,42 @@ def _replay(record: IdempotentRequest, fingerprint: str) -> Response:
     return Response(
         record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"}
     )
+
+
+def release_running() -> int:
+    """End the leases of the requests this process is running, which it is about to abandon (a
+    worker gunicorn aborts): their retries take their keys over at once. How many were."""
+    with _running_lock:
+        claims = list(_running.values())
+    released = 0
+    with cross_tenant_scope():
+        for pk, attempt in claims:
+            released += IdempotentRequest.objects.filter(
+                pk=pk, attempt=attempt, status_code=None
+            ).update(lease_until=timezone.now())
+    return released
+
+
+def stuck(*, now: datetime, older_than: timedelta | None = None) -> Q:
+    """Keys with no answer stored whose last attempt claimed them more than ``older_than``
+    (default: ``longest_request()``) before ``now``: that attempt died. Each claim leases the key
+    for ``lease()``, so it was claimed at ``lease_until - lease()``; a lease ended early (an
+    exception, ``release``) ends the claim too."""
+    claimed_before = now - (longest_request() if older_than is None else older_than)
+    return Q(status_code=None) & (
+        Q(lease_until__isnull=True)
+        | Q(lease_until__lte=claimed_before + lease())
+        | Q(lease_until__lte=now)
+    )
+
+
+def stuck_keys(*, now: datetime, older_than: timedelta | None = None) -> QuerySet:
+    """The ``stuck`` keys; read them in a tenant or cross-tenant scope."""
+    return IdempotentRequest.objects.filter(stuck(now=now, older_than=older_than))
+
+
+def release(keys: QuerySet, *, now: datetime) -> int:
+    """End the lease of ``keys`` that have no answer: the next retry with the same key and body
+    takes it over and finishes the operation (an order its first attempt saved is resumed, never
+    made twice). How many were still leased."""
+    return keys.filter(status_code=None, lease_until__gt=now).update(lease_until=now)

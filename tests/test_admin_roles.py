@@ -21,6 +21,7 @@ from orders.models import Notification, Order
 from partners.models import (
     GrantedCode,
     GrantedToken,
+    IdempotentRequest,
     PartnerGrant,
     WebhookDelivery,
     WebhookEndpoint,
@@ -106,6 +107,8 @@ EXPECTED: dict[str, tuple[Pages, Pages, Pages, Pages]] = {
     "partners.PartnerGrant": (pages(200, 200, VIEW, 403, "revoke"),) * 2 + (READS,) * 2,
     "partners.WebhookEndpoint": (READS, READS, READS, READS),
     "partners.WebhookDelivery": (READS, READS, READS, READS),
+    # Idempotency-Keys: owners and managers release stuck ones (docs/operations.md).
+    "partners.IdempotentRequest": (pages(200, 403, VIEW, 403, "release"),) * 2 + (READS,) * 2,
 }
 # The fields of a row that no page may ever show.
 SECRETS = {MercadoPagoCredential: "access_token", WebhookEndpoint: "secret"}
@@ -154,6 +157,7 @@ ROW = {
     PartnerGrant: make_grant,
     WebhookEndpoint: make_webhook_endpoint,
     WebhookDelivery: make_webhook_delivery,
+    IdempotentRequest: TENANT_OWNED_FACTORIES[IdempotentRequest],
 }
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 TENANT_OWNED = [m for m in REGISTERED if isinstance(admin.site._registry[m], TenantAdminMixin)]
