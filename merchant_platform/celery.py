@@ -1,9 +1,12 @@
-"""The Celery application. Settings come from Django's, under the ``CELERY_`` prefix."""
+"""The Celery application. Settings come from Django's, under the ``CELERY_`` prefix. Its worker
+and beat log JSON lines only, and tasks carry the request's log context
+(``merchant_platform.celery_logging``)."""
 
 import os
 
-from celery import Celery
 from celery.signals import beat_init, task_postrun, worker_init
+
+from merchant_platform.celery_logging import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_platform.settings")
 

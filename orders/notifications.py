@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from merchant_platform import request_context
 from merchant_platform.mercadopago import get_config
 from merchant_platform.rate_limits import parse_rate, spend
 from mpapi import APIError, MercadoPagoError, NotFound, webhooks
@@ -108,6 +109,7 @@ def receive(
     if is_ipn:
         _bound(notification, keep_body=len(text) <= IPN_BODY_KEPT)
     stored = _store_once(notification)
+    request_context.bind(notification=stored.pk)
     if stored is notification:
         transaction.on_commit(lambda pk=notification.pk: _enqueue(pk), robust=True)
     return stored
@@ -222,7 +224,7 @@ def _signature_problem(notification: Notification) -> str:
         return "missing x-signature"
     try:
         webhooks.verify(
-            get_config().webhook_secret,
+            get_config().webhook_secrets,  # the current secret and, while it rotates, the previous
             header=header,
             data_id=notification.query.get("data.id"),
             request_id=notification.headers.get("x-request-id") or None,
@@ -290,6 +292,7 @@ def process(notification_id: int, *, trailing: bool = False) -> str:
     with the traceback, and the task tries again). Any other failure is kept the same way, for
     a replay.
     """
+    request_context.bind(notification=notification_id)
     notification = Notification.objects.get(pk=notification_id)
     if trailing:
         _end_coalescing(notification)
@@ -334,7 +337,9 @@ def _record_failure(notification: Notification, error: Exception) -> None:
 def _attribute(notification: Notification, tenant: Tenant, order: Order | None = None) -> None:
     """Record whose notification this is, once that is known from trustworthy data (a local
     order named by the signed ``data.id``, or Mercado Pago answering with the seller's token),
-    so that it stays attributed even if processing then fails."""
+    so that it stays attributed even if processing then fails (and so are its log lines)."""
+    request_context.bind_tenant(tenant)
+    request_context.bind(order=str(order.uid) if order is not None else None)
     Notification.objects.filter(pk=notification.pk).update(tenant=tenant, order=order)
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from merchant_platform import request_context
 from merchant_platform.mercadopago import get_config
 from mpapi import (
     APIError,
@@ -134,10 +135,17 @@ def create_order(
         if not retried or (saved := _order_named(tenant, uid)) is None:
             raise
         return _resume_create(tenant, saved)  # another attempt of this create saved it first
+    _concerning(order)
+    logger.info("order %s saved (pending): sending it to Mercado Pago", order.uid)
     try:
         return _submit(tenant, order, credential=credential, items=items)
     except MercadoPagoUnavailable as error:
         return _sent_again_later(tenant, order, error)
+
+
+def _concerning(order: Order) -> None:
+    """The log lines that follow, to the end of the request or task, name ``order``."""
+    request_context.bind(order=str(order.uid))
 
 
 def _order_named(tenant: Tenant, uid: uuid.UUID | None) -> Order | None:
@@ -263,6 +271,7 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
     Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
     Mercado Pago refuses it (it is then ``failed``).
     """
+    _concerning(order)
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
         if _cut_off_before_an_answer(order):
@@ -409,6 +418,7 @@ def cancel_order(*, tenant: Tenant, order: Order) -> Order:
     Orders API orders are canceled by id; legacy orders on a POS's printed QR (static, hybrid)
     by taking them off the POS. A legacy dynamic QR cannot be deleted in Mercado Pago.
     """
+    _concerning(order)
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
         if order.api == Api.INSTORE and order.mode == Mode.DYNAMIC:
@@ -478,6 +488,7 @@ def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None)
     Mercado Pago is called; when Mercado Pago cannot answer it stays pending (and so keeps the
     order's turn) and is sent again in the background.
     """
+    _concerning(order)
     with tenant_scope(tenant):
         refunds = _reserve_refunds(tenant, order, amount)
         done = []
@@ -662,6 +673,7 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
     again too. Payments and refunds are merged even from a state older than the order's last
     update, so a refresh always heals local totals to Mercado Pago's.
     """
+    _concerning(order)
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
         if order.status == Status.PENDING:
@@ -742,5 +754,6 @@ def _enqueue(task_name: str, tenant: Tenant, **kwargs: int) -> None:
 
 def apply_state(*, tenant: Tenant, order: Order, state: OrderState) -> Order:
     """Apply what Mercado Pago says of ``order`` (read elsewhere) through the transitions."""
+    _concerning(order)
     with tenant_scope(tenant):
         return transitions.apply(order, state)

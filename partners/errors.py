@@ -3,19 +3,22 @@
 Every error answers ``{"code", "message"}``; a validation error adds ``fields`` (dotted field
 path -> list of ``{"code", "message"}``), and an error that Mercado Pago returned adds
 ``mercadopago_error`` (its code) and ``mercadopago_status``. ``code`` is stable and meant for
-programs; ``message`` is for people. See docs/api.md.
+programs; ``message`` is for people; ``request_id`` names the request in the logs (its
+``Request-Id`` header). See docs/api.md.
 """
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from merchant_platform import request_context
 from orders.errors import InvalidOrder, MercadoPagoUnavailable, NotAllowed, RefusedByMercadoPago
 from tenants.services import NotConnected
 
@@ -23,7 +26,20 @@ FieldErrors = dict[str, list[dict[str, str]]]
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    """An error in the one format, with the id of the request (its ``Request-Id``) to quote."""
+    extra["request_id"] = request_context.request_id()
     return {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+
+
+SERVER_ERROR_MESSAGE = "The server failed to answer this request; it may be retried."
+API_PREFIX = "/api/"
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 (``handler500``): the API's error format under ``/api/``, the page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
+    return defaults.server_error(request)
 
 
 @csrf_exempt  # like the API's views: a POST without a CSRF token gets this 404, not a CSRF page

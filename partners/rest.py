@@ -17,6 +17,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from merchant_platform import request_context
 from merchant_platform.rate_limits import parse_rate, spend
 from partners.services import grant_of_token
 from tenants.models import Tenant
@@ -27,7 +28,8 @@ from tenants.scope import tenant_scope
 class PartnerTokenAuthentication(OAuth2Authentication):
     """A bearer token of a partner app; the request acts for the seller of the token's grant.
 
-    A token whose grant was revoked, or whose seller is suspended, is refused (401).
+    A token whose grant was revoked, or whose seller is suspended, is refused (401). The
+    request's log lines name the partner app (its client id) and the seller from then on.
     """
 
     def authenticate(self, request: Request):
@@ -41,6 +43,8 @@ class PartnerTokenAuthentication(OAuth2Authentication):
                 "This token's access to the seller was revoked, or the seller is suspended."
             )
         request.partner_grant = grant
+        request_context.bind(partner=access_token.application.client_id)
+        request_context.bind_tenant(grant.tenant)
         return user, access_token
 
 

@@ -80,6 +80,11 @@ ERROR = {
             "type": "integer",
             "description": "The HTTP status Mercado Pago answered, when it refused the call.",
         },
+        "request_id": {
+            "type": "string",
+            "description": "The request's id (also its `Request-Id` header): quote it to the "
+            "platform's operators, who find the request's log lines by it.",
+        },
     },
     "required": ["code", "message"],
     "additionalProperties": False,

@@ -26,6 +26,7 @@ def test_no_credentials_is_401_with_a_bearer_challenge(db):
     assert response.json() == {
         "code": "not_authenticated",
         "message": "Authentication credentials were not provided.",
+        "request_id": response["Request-Id"],
     }
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -34,7 +35,7 @@ def test_an_unknown_token_is_401(db):
     response = api_client("no-such-token").get("/api/v1/tenant")
 
     assert response.status_code == 401
-    assert set(response.json()) == {"code", "message"}
+    assert set(response.json()) == {"code", "message", "request_id"}
 
 
 def test_an_unsupported_method_answers_in_the_error_format(api_a):
@@ -71,4 +72,8 @@ def test_a_path_no_route_matches_is_a_json_404(api_a):
     response = api_a.get("/api/v1/orders/not-a-uuid")
 
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "Not found."}
+    assert response.json() == {
+        "code": "not_found",
+        "message": "Not found.",
+        "request_id": response["Request-Id"],
+    }
