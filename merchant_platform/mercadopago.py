@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from merchant_platform.metrics import observing_calls
 from mpapi import CallRecord, ClientConfig, MercadoPagoClient
 
 PRODUCTION_AUTH_URL = "https://auth.mercadopago.com/authorization"
@@ -33,6 +34,8 @@ class MercadoPagoConfig:
     platform_id: str
     integrator_id: str
     webhook_secret: str
+    # The secrets a webhook's signature may use: the current one, then the one it replaces.
+    webhook_secrets: tuple[str, ...]
     credential_keys: tuple[str, ...]
     uses_sandbox: bool
 
@@ -46,6 +49,8 @@ def get_config() -> MercadoPagoConfig:
         configured = getattr(settings, f"MERCADOPAGO_{name}")
         return configured or (sandbox_default if uses_sandbox else "")
 
+    webhook_secret = value("WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET)
+    previous = settings.MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS
     keys = tuple(settings.MERCADOPAGO_CREDENTIAL_KEYS) or (
         (SANDBOX_CREDENTIAL_KEY,) if uses_sandbox else ()
     )
@@ -57,7 +62,10 @@ def get_config() -> MercadoPagoConfig:
         sponsor_id=value("SPONSOR_ID", SANDBOX_SPONSOR_ID),
         platform_id=settings.MERCADOPAGO_PLATFORM_ID,
         integrator_id=settings.MERCADOPAGO_INTEGRATOR_ID,
-        webhook_secret=value("WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET),
+        webhook_secret=webhook_secret,
+        webhook_secrets=tuple(
+            dict.fromkeys(secret for secret in (webhook_secret, previous) if secret)
+        ),
         credential_keys=keys,
         uses_sandbox=uses_sandbox,
     )
@@ -81,7 +89,7 @@ def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> Merca
             max_retries=settings.MERCADOPAGO_MAX_RETRIES,
             backoff_base=settings.MERCADOPAGO_BACKOFF_BASE,
             transport=import_string(transport_factory)() if transport_factory else None,
-            observer=observer,
+            observer=observing_calls(observer),  # every attempt counted in the metrics
         )
     )
 
