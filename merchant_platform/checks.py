@@ -10,6 +10,8 @@ refused, Mercado Pago must be reached over HTTPS, and the throttle's cache must 
 process.
 """
 
+import ipaddress
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -53,6 +55,39 @@ def check_secret_key(app_configs, **kwargs):
             id="merchant_platform.E001",
         )
     ]
+
+
+@register(Tags.security, PROJECT_TAG, deploy=False)
+def check_previous_secrets(app_configs, **kwargs):
+    """The secrets kept while their replacement rolls out: never a public value, never the
+    current one again (a mistake that leaves the old secret still to be swapped in)."""
+    errors = []
+    fallbacks = settings.SECRET_KEY_FALLBACKS
+    if not settings.DEBUG and DEV_SECRET_KEY in fallbacks:
+        errors.append(
+            Error(
+                "SECRET_KEY_FALLBACKS contains the public development key while DEBUG is off: "
+                "anyone could sign sessions and links that would be accepted.",
+                hint="Remove it from SECRET_KEY_FALLBACKS.",
+                id="merchant_platform.E012",
+            )
+        )
+    previous_webhook_secret = settings.MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS
+    repeats = {
+        "SECRET_KEY_FALLBACKS": settings.SECRET_KEY in fallbacks,
+        "MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS": bool(previous_webhook_secret)
+        and previous_webhook_secret == settings.MERCADOPAGO_WEBHOOK_SECRET,
+    }
+    for name, repeated in repeats.items():
+        if repeated:
+            errors.append(
+                Warning(
+                    f"{name} repeats the current value: it keeps nothing older accepted.",
+                    hint=f"Set {name} to the value being replaced, or leave it empty.",
+                    id="merchant_platform.W005",
+                )
+            )
+    return errors
 
 
 @register(PROJECT_TAG, deploy=False)
@@ -102,6 +137,7 @@ def check_mercadopago_settings(app_configs, **kwargs):
     for name, public in (
         ("MERCADOPAGO_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         ("MERCADOPAGO_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET),
+        ("MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS", SANDBOX_WEBHOOK_SECRET),
     ):
         if not settings.DEBUG and getattr(settings, name) == public:
             errors.append(
@@ -222,3 +258,43 @@ def check_shared_cache(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, PROJECT_TAG, deploy=False)
+def check_metrics(app_configs, **kwargs):
+    """``/metrics`` is readable by its scraper in production, and its process files can be
+    written (merchant_platform/metrics.py)."""
+    errors = []
+    if not settings.DEBUG and not (settings.METRICS_TOKEN or settings.METRICS_ALLOWED_ADDRESSES):
+        errors.append(
+            Warning(
+                "Neither METRICS_TOKEN nor METRICS_ALLOWED_ADDRESSES is set: /metrics answers "
+                "404 to every scraper while DEBUG is off.",
+                hint="Set METRICS_TOKEN to a long random value and give it to Prometheus "
+                "(authorization: credentials), or list the scraper's addresses.",
+                id="merchant_platform.W020",
+            )
+        )
+    for position, entry in enumerate(settings.METRICS_ALLOWED_ADDRESSES, start=1):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"METRICS_ALLOWED_ADDRESSES: entry number {position} is not an IP address "
+                    "or a CIDR block.",
+                    hint="For example METRICS_ALLOWED_ADDRESSES=10.0.0.0/8,127.0.0.1",
+                    id="merchant_platform.E020",
+                )
+            )
+    directory = settings.PROMETHEUS_MULTIPROC_DIR
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)):
+        errors.append(
+            Error(
+                "PROMETHEUS_MULTIPROC_DIR is not a directory this process can write: every "
+                "request would fail to count itself.",
+                hint="Create it (empty, e.g. on a tmpfs) before the processes start, or unset it.",
+                id="merchant_platform.E021",
+            )
+        )
+    return errors

@@ -5,6 +5,7 @@ to the built-in Mercado Pago sandbox. Production sets the variables listed in th
 system checks in ``merchant_platform.checks`` refuse missing or malformed values.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+# Earlier secret keys, still accepted (not used to sign) while SECRET_KEY rotates: comma list.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public URL of this deployment; used for OAuth redirect URIs and webhook URLs.
@@ -60,7 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "merchant_platform.request_context.RequestIdMiddleware",  # first: every response, every line
+    "merchant_platform.metrics.RequestMetricsMiddleware",  # times the rest of the stack too
     "django.middleware.security.SecurityMiddleware",
+    "merchant_platform.mercadopago_budget.MercadoPagoBudgetMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "merchant_platform.csp.PlatformCSPMiddleware",  # after WhiteNoise: pages, not static files
@@ -108,6 +114,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # to upgrade a lock, and a writer waits up to 20 s for another.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts connections but never answers fails the connection in seconds, not
+    # at the system's TCP timeout (libpq's connect_timeout; /readyz bounds its own query too).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -171,7 +183,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # How many proxies in front of the platform append to X-Forwarded-For: limits kept per client
 # address (login lockout, rejected webhooks) read the address the outermost one saw. 0: none,
 # the connection's peer is the client.
@@ -230,6 +242,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below: JSON, masked
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
+# Beat sends periodic tasks only while it holds a lock in Redis (the cache's, else the broker's),
+# renewed every BEAT_LOCK_TTL / 3 seconds: a second beat waits, and takes over within
+# BEAT_LOCK_TTL seconds of the first one's death (merchant_platform/beat.py).
+CELERY_BEAT_SCHEDULER = "merchant_platform.beat:LeaderScheduler"
+BEAT_LOCK_TTL = env.int("BEAT_LOCK_TTL", default=30)
 
 # Mercado Pago: the integrator's application and identity. An empty value means "not set"; with
 # no MERCADOPAGO_API_BASE_URL the platform talks to its built-in sandbox, and
@@ -241,6 +258,8 @@ MERCADOPAGO_SPONSOR_ID = env.str("MERCADOPAGO_SPONSOR_ID", default="")
 MERCADOPAGO_PLATFORM_ID = env.str("MERCADOPAGO_PLATFORM_ID", default="")
 MERCADOPAGO_INTEGRATOR_ID = env.str("MERCADOPAGO_INTEGRATOR_ID", default="")
 MERCADOPAGO_WEBHOOK_SECRET = env.str("MERCADOPAGO_WEBHOOK_SECRET", default="")
+# The webhook secret being replaced, still accepted while Mercado Pago switches (optional).
+MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS = env.str("MERCADOPAGO_WEBHOOK_SECRET_PREVIOUS", default="")
 # Fernet keys for seller credentials, newest first: encryption uses the first, decryption tries all.
 MERCADOPAGO_CREDENTIAL_KEYS = env_list("MERCADOPAGO_CREDENTIAL_KEYS", [])
 # Tests reach the sandbox in-process: a dotted path to a function returning an httpx transport.
@@ -252,6 +271,9 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG and not MERCADOPAGO_
 MERCADOPAGO_TIMEOUT = env.float("MERCADOPAGO_TIMEOUT", default=20.0)
 MERCADOPAGO_MAX_RETRIES = 3
 MERCADOPAGO_BACKOFF_BASE = 0.5  # seconds; retries wait up to base * 2**n, with full jitter
+# Seconds all the Mercado Pago calls of one web request may take together, retries included:
+# below gunicorn's timeout (gunicorn.conf.py checks), so a slow answer never kills a worker.
+MERCADOPAGO_REQUEST_BUDGET = env.float("MERCADOPAGO_REQUEST_BUDGET", default=25.0)
 # How far, in seconds, a webhook's signed timestamp may be from now.
 MERCADOPAGO_WEBHOOK_TOLERANCE = env.int("MERCADOPAGO_WEBHOOK_TOLERANCE", default=300)
 
@@ -339,6 +361,13 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+for _cache in CACHES.values():
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # A Redis that does not answer fails a request (and /readyz's "cache") in seconds.
+        _cache.setdefault("OPTIONS", {}).update(socket_connect_timeout=3, socket_timeout=3)
+# Seconds /readyz gives its checks (database, cache, broker, secrets), which run side by side:
+# it answers within about this long whatever hangs (merchant_platform/health.py).
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=3.0)
 
 # Partner apps' OAuth2 (django-oauth-toolkit), on the compliant side of every RFC 9700 gate.
 # Every token acts for one seller: see partners/oauth.py.
@@ -410,6 +439,30 @@ SPECTACULAR_SETTINGS = {
         "appName": "Merchant platform API docs",
     },
 }
+
+# Prometheus metrics at /metrics (merchant_platform/metrics.py, docs/operations.md). A scraper
+# sends "Authorization: Bearer METRICS_TOKEN", or comes from METRICS_ALLOWED_ADDRESSES (addresses
+# or CIDR blocks, comma-separated, as TRUSTED_PROXY_COUNT resolves the client); with neither the
+# endpoint is open with DEBUG on and answers 404 with it off. Under gunicorn (several processes)
+# PROMETHEUS_MULTIPROC_DIR names an empty directory the processes share, emptied at each boot.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", [])
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client turns on its multi-process mode when the variable exists, even empty.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+# Optional error reporting (merchant_platform/error_reporting.py): with SENTRY_DSN set, uncaught
+# errors of web requests and Celery tasks go to Sentry, without personal data, and secrets masked.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from merchant_platform import error_reporting
+
+    error_reporting.init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING_CONFIG = "merchant_platform.logging.configure"  # dictConfig, and secrets masked in records

@@ -208,8 +208,10 @@ def test_the_default_cache_is_the_brokers_redis_under_its_own_prefix(monkeypatch
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": broker,
         "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},  # a hung Redis fails fast
     }
     chosen = _settings(monkeypatch, CELERY_BROKER_URL=broker, CACHE_URL="redis://cache:6379/1")
     assert chosen["CACHES"]["default"]["LOCATION"] == "redis://cache:6379/1"
+    assert chosen["CACHES"]["default"]["OPTIONS"]["socket_timeout"] == 3
     rabbit = _settings(monkeypatch, CELERY_BROKER_URL="amqp://mq:5672//")["CACHES"]["default"]
     assert rabbit["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"  # E010 refuses it
