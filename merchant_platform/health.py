@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from merchant_platform.celery import app as celery_app
 
@@ -25,14 +25,14 @@ logger = logging.getLogger(__name__)
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """The process is alive and serving requests; checks nothing else."""
     return JsonResponse({"status": "ok"})
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request):
     """Every dependency answers: 200, else 503 naming the checks that failed (``error``) or did
     not answer in time (``timeout``), and the encrypted fields that no key decrypts any more."""

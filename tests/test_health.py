@@ -14,6 +14,12 @@ def test_healthz_answers_without_touching_anything(client, django_assert_num_que
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize("probe", ["/healthz", "/readyz"])
+def test_probes_answer_head_as_load_balancers_send_it(client, probe):
+    assert client.head(probe).status_code == 200
+    assert client.post(probe).status_code == 405
+
+
 def test_readyz_checks_every_dependency(client):
     """With CELERY_BROKER_URL set (CI: Redis) this connects to it; unset, tasks run in-process."""
     response = client.get("/readyz")
