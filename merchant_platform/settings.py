@@ -283,6 +283,8 @@ ORDERS_DEFAULT_EXPIRATION = env.int("ORDERS_DEFAULT_EXPIRATION", default=15 * 60
 ORDERS_RECONCILE_INTERVAL = env.int("ORDERS_RECONCILE_INTERVAL", default=120)
 ORDERS_RECONCILE_AFTER = env.int("ORDERS_RECONCILE_AFTER", default=300)
 ORDERS_EXPIRE_INTERVAL = env.int("ORDERS_EXPIRE_INTERVAL", default=60)
+# Seconds a POS's display shows its order's final state (paid, expired, canceled) before idle.
+DISPLAY_FINAL_STATE_SECONDS = env.int("DISPLAY_FINAL_STATE_SECONDS", default=15)
 # Mercado Pago's notification inbox (docs/orders.md, "Inbox limits"): the largest body accepted
 # (bytes); rejected requests per client address (e.g. "60/min"; empty: no limit) and the days
 # their records are kept; the window (seconds) over which IPN look-ups of one (seller, topic, id)

@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from orders.models import OPEN_STATUSES, Order, Status
 from pos.models import PointOfSale
 
-# How long a paid, expired or canceled order stays on the display before it turns idle.
-SHOWN_AFTER_CLOSE = timedelta(seconds=30)
 CLOSED_STATES = {Status.PROCESSED: "paid", Status.EXPIRED: "expired", Status.CANCELED: "canceled"}
 
 
@@ -25,18 +24,17 @@ class DisplayState:
 def display_state(pos: PointOfSale) -> DisplayState:
     """The state of ``pos``'s display now (call it inside ``pos.tenant``'s scope).
 
-    The newest open order of the POS is shown; without one, the order that closed last is shown
-    as paid, expired or canceled for ``SHOWN_AFTER_CLOSE``; otherwise the display is idle.
+    Only the newest order of the POS is ever shown, so the display never turns from one buyer's
+    order to an older one still open: open, it is shown with its QR; paid, expired or canceled,
+    its final state stays for ``DISPLAY_FINAL_STATE_SECONDS``; after that, or when it failed
+    (the buyer never got a QR), the display is idle.
     """
-    orders = Order.objects.filter(pos=pos).prefetch_related("items").select_related("pos")
-    order = orders.filter(status__in=OPEN_STATUSES).first()
-    if order is not None:
+    order = Order.objects.filter(pos=pos).prefetch_related("items").select_related("pos").first()
+    if order is None:
+        return DisplayState("idle")
+    if order.status in OPEN_STATUSES:
         return DisplayState("open", order)
-    order = (
-        orders.filter(status__in=CLOSED_STATES, closed_at__gte=timezone.now() - SHOWN_AFTER_CLOSE)
-        .order_by("-closed_at", "-pk")
-        .first()
-    )
-    if order is not None:
+    shown_since = timezone.now() - timedelta(seconds=settings.DISPLAY_FINAL_STATE_SECONDS)
+    if order.status in CLOSED_STATES and order.closed_at and order.closed_at >= shown_since:
         return DisplayState(CLOSED_STATES[order.status], order)
     return DisplayState("idle")

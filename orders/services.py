@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from merchant_platform import request_context
@@ -44,6 +44,7 @@ from orders.errors import (
 from orders.models import (
     HOLDS_ITS_REFERENCE,
     NO_ANSWER_CODE,
+    OPEN_STATUSES,
     Api,
     Mode,
     Order,
@@ -92,6 +93,7 @@ def create_order(
     marketplace_fee: Decimal | None = None,
     uid: uuid.UUID | None = None,
     retried: bool = False,
+    replace_open: bool = False,
 ) -> Order:
     """Create an order on ``pos`` in Mercado Pago and return it.
 
@@ -103,6 +105,11 @@ def create_order(
     ``uid`` names the order (a new one when None). ``retried`` says that an earlier attempt of
     this same create may have been cut off (its process died): the order it saved with ``uid``,
     if any, is resumed (``_resume_create``) instead of making a second one.
+
+    ``replace_open`` first cancels, in Mercado Pago, the orders waiting for payment on ``pos``
+    (``open_order_on``), so that the new one is the only one in front of the buyer; when one
+    cannot be canceled (paid meanwhile, still pending, a legacy dynamic QR) its error is raised
+    and nothing is created.
     """
     if retried and (saved := _order_named(tenant, uid)) is not None:
         return _resume_create(tenant, saved)
@@ -129,6 +136,8 @@ def create_order(
         default_expiration=timedelta(seconds=settings.ORDERS_DEFAULT_EXPIRATION),
         now=timezone.now(),
     )
+    if replace_open:
+        _cancel_open_orders(tenant, pos)
     try:
         order, items = _save_new_order(tenant, pos, order_input, valid, uid=uid)
     except (InvalidOrder, IntegrityError):
@@ -141,6 +150,24 @@ def create_order(
         return _submit(tenant, order, credential=credential, items=items)
     except MercadoPagoUnavailable as error:
         return _sent_again_later(tenant, order, error)
+
+
+def open_order_on(pos: PointOfSale) -> Order | None:
+    """The newest order of ``pos`` waiting for payment (pending or created, not past its
+    expiry), the one in front of the buyer; call it inside the POS's tenant scope."""
+    return _open_orders(pos).first()
+
+
+def _open_orders(pos: PointOfSale) -> QuerySet[Order]:
+    return Order.objects.filter(pos=pos, status__in=OPEN_STATUSES, expires_at__gt=timezone.now())
+
+
+def _cancel_open_orders(tenant: Tenant, pos: PointOfSale) -> None:
+    with tenant_scope(tenant):
+        waiting = list(_open_orders(pos))
+    for order in waiting:
+        cancel_order(tenant=tenant, order=order)
+        logger.info("order %s canceled: a new order replaces it on its POS", order.uid)
 
 
 def _concerning(order: Order) -> None:

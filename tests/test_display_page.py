@@ -156,9 +156,9 @@ def test_a_closed_order_stays_shown_for_a_while(client, tenant_a, status):
 
 def test_the_newest_open_order_is_shown(client, tenant_a):
     pos = make_pos(tenant_a)
+    make_order(tenant_a, pos, status="processed", closed_at=timezone.now(), title="Paid")
     make_order(tenant_a, pos, status="created", title="Older")
     newest = make_order(tenant_a, pos, status="pending", title="Newest")
-    make_order(tenant_a, pos, status="processed", closed_at=timezone.now(), title="Paid")
 
     assert state(client, pos)["order"]["uid"] == str(newest.uid)
     assert "Newest" in text(page(client, pos))
