@@ -46,6 +46,12 @@ def eager_celery():
     celery_app.conf.task_always_eager = saved
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first: pytest-xdist (``--dist loadfile``) hands files out in this order,
+    and a soak that started last would run alone for minutes while the other processes idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _the_project_app_stays_current():
     """Celery's ``start_worker`` makes its app the current and default one, and leaves it so: a

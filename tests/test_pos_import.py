@@ -73,6 +73,7 @@ def run_import(seller, path) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_thousand_pos_import_then_a_second_run_reports_all_unchanged(seller, tmp_path):
     rows = [row(store, pos) for store in range(50) for pos in range(20)]
     path = write_csv(tmp_path / "pos.csv", rows)
