@@ -7,9 +7,13 @@ and refuse to start on any that is not silenced.
 Malformed values are errors in every mode. With ``DEBUG`` off the platform is in production: every
 required value must be set, the development secret key and the sandbox's public secrets are
 refused, Mercado Pago must be reached over HTTPS, and the throttle's cache must be shared by every
-process.
+process. A ``manage.py`` command on a development machine (no ``DATABASE_URL``) other than
+``runserver`` and ``check --deploy`` reports these production-only errors as warnings
+(:func:`relax_for_command`), so ``createsuperuser`` or ``seed_demo`` work on a laptop without
+``DEBUG=true``; servers and workers (``merchant_platform.startup``) always refuse them.
 """
 
+import functools
 import ipaddress
 import os
 import re
@@ -43,8 +47,41 @@ REQUIRED_IN_PRODUCTION = {
 
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 
+# The errors only production refuses (they need DEBUG off), relaxed by ``relax_for_command``.
+PRODUCTION_ONLY = {f"merchant_platform.E{number:03d}" for number in (1, 2, 5, 8, 9, 10, 11, 12)}
+_command_relaxes = False
+
+
+def relax_for_command(argv: list[str]) -> None:
+    """Called by ``manage.py`` with its ``sys.argv``: unless the command is ``runserver`` or
+    ``check --deploy``, production-only errors are warnings on a machine with no
+    ``DATABASE_URL`` (the SQLite default of development)."""
+    global _command_relaxes
+    _command_relaxes = argv[1:2] != ["runserver"] and "--deploy" not in argv
+
+
+def _relaxed_on_development_machine(check):
+    @functools.wraps(check)
+    def relaxed(app_configs, **kwargs):
+        messages = check(app_configs, **kwargs)
+        if not _command_relaxes or os.environ.get("DATABASE_URL"):
+            return messages
+        return [_as_warning(m) if m.id in PRODUCTION_ONLY else m for m in messages]
+
+    return relaxed
+
+
+def _as_warning(error: Error) -> Warning:
+    return Warning(
+        f"{error.msg} (A warning for this command on a development machine, with no "
+        "DATABASE_URL; servers, workers and check --deploy refuse it.)",
+        hint=error.hint,
+        id=error.id,
+    )
+
 
 @register(Tags.security, PROJECT_TAG, deploy=False)
+@_relaxed_on_development_machine
 def check_secret_key(app_configs, **kwargs):
     if settings.DEBUG or settings.SECRET_KEY != DEV_SECRET_KEY:
         return []
@@ -58,6 +95,7 @@ def check_secret_key(app_configs, **kwargs):
 
 
 @register(Tags.security, PROJECT_TAG, deploy=False)
+@_relaxed_on_development_machine
 def check_previous_secrets(app_configs, **kwargs):
     """The secrets kept while their replacement rolls out: never a public value, never the
     current one again (a mistake that leaves the old secret still to be swapped in)."""
@@ -91,6 +129,7 @@ def check_previous_secrets(app_configs, **kwargs):
 
 
 @register(PROJECT_TAG, deploy=False)
+@_relaxed_on_development_machine
 def check_mercadopago_settings(app_configs, **kwargs):
     errors = []
     if not settings.DEBUG:
@@ -231,6 +270,7 @@ FILE_CACHE = "django.core.cache.backends.filebased.FileBasedCache"
 
 
 @register(Tags.caches, PROJECT_TAG, deploy=False)
+@_relaxed_on_development_machine
 def check_shared_cache(app_configs, **kwargs):
     """The API throttle counts in the default cache: every web process must see the same one."""
     if settings.DEBUG:

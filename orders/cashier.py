@@ -131,9 +131,11 @@ def _shown_order(request: HttpRequest) -> Order | None:
 @capability_required(Capability.CREATE_ORDERS)
 def order_status(request: HttpRequest, uid: uuid.UUID) -> JsonResponse:
     """``{"status", "status_display"}`` of an order, which the page polls while it is open."""
-    order = Order.objects.filter(uid=uid).only("status").first()
+    order = Order.objects.filter(uid=uid).first()
     if order is None:
         raise Http404("No such order.")
+    if services.expire_if_overdue(tenant=request.tenant, order=order):
+        order.refresh_from_db(fields=["status"])
     return JsonResponse({"status": order.status, "status_display": order.get_status_display()})
 
 

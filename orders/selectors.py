@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from orders import services
 from orders.models import OPEN_STATUSES, Order, Status
 from pos.models import PointOfSale
 
@@ -27,9 +28,12 @@ def display_state(pos: PointOfSale) -> DisplayState:
     Only the newest order of the POS is ever shown, so the display never turns from one buyer's
     order to an older one still open: open, it is shown with its QR; paid, expired or canceled,
     its final state stays for ``DISPLAY_FINAL_STATE_SECONDS``; after that, or when it failed
-    (the buyer never got a QR), the display is idle.
+    (the buyer never got a QR), the display is idle. An open order past its expiry is
+    expired on this read (``services.expire_if_overdue``).
     """
-    order = Order.objects.filter(pos=pos).prefetch_related("items").select_related("pos").first()
+    order = _newest_order(pos)
+    if order is not None and services.expire_if_overdue(tenant=pos.tenant, order=order):
+        order = _newest_order(pos)
     if order is None:
         return DisplayState("idle")
     if order.status in OPEN_STATUSES:
@@ -38,3 +42,7 @@ def display_state(pos: PointOfSale) -> DisplayState:
     if order.status in CLOSED_STATES and order.closed_at and order.closed_at >= shown_since:
         return DisplayState(CLOSED_STATES[order.status], order)
     return DisplayState("idle")
+
+
+def _newest_order(pos: PointOfSale) -> Order | None:
+    return Order.objects.filter(pos=pos).prefetch_related("items").select_related("pos").first()

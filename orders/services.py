@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -769,6 +770,23 @@ def orders_past_expiry(*, now: datetime) -> list[tuple[int, int]]:
     with cross_tenant_scope():
         due = Order.objects.filter(status=Status.CREATED, expires_at__lte=now)
         return list(due.order_by("expires_at").values_list("tenant_id", "pk"))
+
+
+EXPIRE_ON_READ_EVERY = 5
+
+
+def expire_if_overdue(*, tenant: Tenant, order: Order) -> bool:
+    """Queue for ``order``, if it still waits for payment past its expiry, the refresh that the
+    beat task ``orders.expire_orders`` queues for it; whether it was queued (then, with eager
+    Celery, it has run). Reads that show an order (the display, the cashier page) call this, so
+    it expires on time where no beat runs (``make run``); at most once every
+    ``EXPIRE_ON_READ_EVERY`` seconds per order, so polling pages do not each ask Mercado Pago."""
+    if order.status != Status.CREATED or order.expires_at > timezone.now():
+        return False
+    if not cache.add(f"orders:expire-on-read:{order.uid}", 1, EXPIRE_ON_READ_EVERY):
+        return False
+    _enqueue("refresh_order", tenant, order_id=order.pk)
+    return True
 
 
 def _enqueue(task_name: str, tenant: Tenant, **kwargs: int) -> None:

@@ -5,9 +5,9 @@ Whether the n-th affected request fails, and how, is a pure function of the seed
 restart at zero whenever the settings are saved, so a test that sets a seed sees the same
 sequence on every run.
 
-Only paths under ``/sandbox/`` are affected, never the control pages, the OAuth authorization
-page or the buyer wallet. An injected error answers before the view runs; a timeout lets the
-view run (its changes stay) and then withholds the response for ``timeout_seconds``.
+Only paths under ``/sandbox/`` are affected, never the index page, the control pages, the OAuth
+authorization page or the buyer wallet. An injected error answers before the view runs; a timeout
+lets the view run (its changes stay) and then withholds the response for ``timeout_seconds``.
 """
 
 import hashlib
@@ -27,7 +27,7 @@ from sandbox.models import FaultSettings
 logger = logging.getLogger(__name__)
 
 PREFIX = "/sandbox"
-EXEMPT_PATHS = re.compile(r"^/(?:_control/|authorization/?$|wallet)")
+EXEMPT_PATHS = re.compile(r"^/(?:$|_control/|authorization/?$|wallet)")
 
 
 @dataclass(frozen=True)

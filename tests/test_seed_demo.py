@@ -105,7 +105,7 @@ def test_the_demo_cashier_takes_a_payment_at_once(client):
         "/cashier/",
         {
             "pos": pos.pk,
-            "amount": "200.00",
+            "amount": "200,00",  # as an Argentine cashier types it
             "description": "Mesa 4",
             "mode": "dynamic",
             "api": "v1",

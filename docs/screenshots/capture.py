@@ -24,13 +24,13 @@ sys.path.insert(0, str(HERE.parent.parent))
 from tests.browser import CHROMIUM_ARGS  # noqa: E402 (the browser tests' flags)
 
 PASSWORD = "demo-pass-123"  # noqa: S105 (the demo accounts' public password)
-# (amount, description, QR mode, API, what the buyer does)
+# (amount as an Argentine cashier types it, description, QR mode, API, what the buyer does)
 ORDERS = [
-    ("18500.00", "Bife de chorizo y vino", "dynamic", "v1", "pay"),
-    ("7200.00", "Empanadas x6", "hybrid", "instore", "pay"),
-    ("3100.00", "Flan con dulce de leche", "dynamic", "v1", "cancel"),
-    ("12900.00", "Provoleta y ensalada", "dynamic", "instore", "pay"),
-    ("24350.00", "Parrillada para dos", "dynamic", "v1", "show"),
+    ("18.500,00", "Bife de chorizo y vino", "dynamic", "v1", "pay"),
+    ("7.200,00", "Empanadas x6", "hybrid", "instore", "pay"),
+    ("3.100,00", "Flan con dulce de leche", "dynamic", "v1", "cancel"),
+    ("12.900,00", "Provoleta y ensalada", "dynamic", "instore", "pay"),
+    ("24.350,00", "Parrillada para dos", "dynamic", "v1", "show"),
 ]
 
 
