@@ -94,7 +94,10 @@ def create_order(cashier: Page, amount: str, description: str, mode: str, api: s
 def qr_data_on(display: Page) -> str:
     """The QR on the display, read from a screenshot as the buyer's phone would read it."""
     image = Image.open(BytesIO(display.screenshot()))
-    (qr_data,) = {barcode.text for barcode in zxingcpp.read_barcodes(image)}
+    (qr_data,) = {
+        barcode.text
+        for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    }
     return qr_data
 
 

@@ -98,7 +98,9 @@ def paid(partner, seller, pos, client, api_name: str = "v1") -> dict:
 
 
 def decode(png: bytes) -> str:
-    (barcode,) = zxingcpp.read_barcodes(Image.open(BytesIO(png)))
+    (barcode,) = zxingcpp.read_barcodes(
+        Image.open(BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert barcode.format == zxingcpp.BarcodeFormat.QRCode
     return barcode.text
 

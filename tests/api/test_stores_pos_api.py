@@ -92,7 +92,9 @@ def ids(response) -> list[int]:
 
 
 def decode(png: bytes) -> str:
-    (barcode,) = zxingcpp.read_barcodes(Image.open(BytesIO(png)))
+    (barcode,) = zxingcpp.read_barcodes(
+        Image.open(BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert barcode.format == zxingcpp.BarcodeFormat.QRCode
     return barcode.text
 

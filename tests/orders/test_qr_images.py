@@ -58,7 +58,9 @@ def dynamic_order(seller, pos) -> Order:
 
 def decode(png: bytes) -> zxingcpp.Barcode:
     """The one QR code that zxing-cpp reads in ``png``."""
-    (barcode,) = zxingcpp.read_barcodes(Image.open(BytesIO(png)))
+    (barcode,) = zxingcpp.read_barcodes(
+        Image.open(BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert barcode.format == zxingcpp.BarcodeFormat.QRCode
     return barcode
 
