@@ -77,7 +77,8 @@ MERCADOPAGO_LATENCY = Histogram(
 
 
 class RequestMetricsMiddleware:
-    """Counts and times every request (first in ``MIDDLEWARE``: the others' time included)."""
+    """Counts and times every request (second in ``MIDDLEWARE``, after the request id: the
+    others' time included)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

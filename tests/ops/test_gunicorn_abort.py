@@ -24,6 +24,7 @@ from orders.models import Order, Status
 from sandbox import models as sandbox_models
 from tenants.scope import tenant_scope
 from tests.api.conftest import issue_token
+from tests.api.test_idempotency_lease import body
 from tests.factories import make_connected_tenant
 from tests.faults import set_faults
 from tests.ops.gunicorn_process import gunicorn, wait_for
@@ -38,17 +39,6 @@ BUDGET = 8  # seconds: MERCADOPAGO_REQUEST_BUDGET of the server under test
 @pytest.fixture
 def seller(transactional_db):
     return make_connected_tenant("Parrilla", site="MLA")
-
-
-def body(pos, reference: str) -> dict:
-    return {
-        "pos": pos.pk,
-        "api": "v1",
-        "mode": "dynamic",
-        "external_reference": reference,
-        "title": "Mesa 7",
-        "items": [{"title": "Bife", "unit_price": "60.00", "quantity": 2}],
-    }
 
 
 def in_sandbox(reference: str) -> int:
