@@ -10,6 +10,18 @@ from tenants.roles import Capability, Role, role_can
 from tenants.scope import TenantManager, check_tenant_of, get_current_tenant
 from tenants.sites import SITES, Site, SiteInfo
 
+LANGUAGE_CHOICES = [("es", "Español"), ("pt-br", "Português"), ("en", "English")]
+"""The languages a person can choose; Spanish is worded for the seller's country."""
+
+ORDER_API_CHOICES = [("v1", "Orders API (/v1/orders)"), ("instore", "Legacy in-store QR API")]
+"""``orders.models.Api``'s values, which the seller's defaults name (tenants imports no orders)."""
+
+QR_MODE_CHOICES = [
+    ("dynamic", "Dynamic QR (one per order)"),
+    ("hybrid", "Hybrid (dynamic QR and the POS's printed QR)"),
+]
+"""The modes a cashier's order can take (``orders.models.Mode``'s, without the static one)."""
+
 
 class User(AbstractUser):
     """A person who signs in: platform staff of the integrator, or a member of sellers."""
@@ -17,6 +29,12 @@ class User(AbstractUser):
     is_platform_staff = models.BooleanField(
         default=False,
         help_text="The integrator's own staff: may see and manage every seller.",
+    )
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("", "The seller's language"), *LANGUAGE_CHOICES],
+        help_text="The language of the pages and e-mails for this person.",
     )
 
 
@@ -63,6 +81,19 @@ class Tenant(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="The most the fee may be on one order; empty for no cap.",
     )
+    order_api = models.CharField(
+        "Mercado Pago API for cashier orders",
+        max_length=10,
+        choices=ORDER_API_CHOICES,
+        default="v1",
+    )
+    qr_mode = models.CharField(
+        "QR mode for cashier orders", max_length=10, choices=QR_MODE_CHOICES, default="dynamic"
+    )
+    logo_png = models.BinaryField(
+        blank=True, default=b"", help_text="The seller's logo, re-encoded as a small PNG."
+    )
+    logo_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -80,3 +80,13 @@ def test_roles_capabilities():
     assert not role_can(Role.CASHIER, Capability.MANAGE_STORES)
     assert ROLE_CAPABILITIES[Role.VIEWER] == {Capability.VIEW}
     assert not role_can(None, Capability.VIEW)
+
+
+def test_the_sellers_order_defaults_name_the_orders_apis_and_modes():
+    from orders.models import Api, Mode
+    from tenants.models import ORDER_API_CHOICES, QR_MODE_CHOICES
+
+    assert list(Api.choices) == ORDER_API_CHOICES
+    assert dict(QR_MODE_CHOICES) == {
+        mode: label for mode, label in Mode.choices if mode != Mode.STATIC
+    }
