@@ -17,6 +17,7 @@ from babel.numbers import (
     get_decimal_symbol,
     get_group_symbol,
 )
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from tenants.sites import SITES, Site
@@ -56,6 +57,17 @@ def locale_for(site_id: str, language: str | None) -> str:
     if not chosen or site_locale.lower().startswith(chosen.split("-")[0]):
         return site_locale
     return {"en": "en", "es": "es-419", "pt": "pt-BR"}.get(chosen.split("-")[0], site_locale)
+
+
+def locale_for_request(request: HttpRequest) -> str:
+    """The money locale of the person making ``request``: their language at the seller they act
+    for; with no seller (platform staff across sellers, a signed-out page), their language alone."""
+    user = getattr(request, "user", None)
+    language = getattr(user, "language", "") if user is not None else ""
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None:
+        return locale_for(tenant.site, language)
+    return {"es": "es-419", "pt-br": "pt-BR"}.get(language, "en")
 
 
 def decimal_places(currency: str) -> int:

@@ -209,3 +209,23 @@ def test_no_entry_means_one_amount_in_spanish_and_another_in_english(typed):
         with contextlib.suppress(AmountError):
             readings.add(parse_typed_amount(typed, locale, "ARS"))
     assert len(readings) <= 1
+
+
+@pytest.mark.parametrize(
+    ("site", "language", "locale"),
+    [
+        ("MLA", "", "es-AR"),
+        ("MLA", "en", "en"),
+        ("MLB", "es", "es-419"),
+        (None, "", "en"),
+        (None, "pt-br", "pt-BR"),
+    ],
+)
+def test_a_requests_money_locale_is_its_persons_language_at_its_seller(site, language, locale):
+    from types import SimpleNamespace
+
+    from merchant_platform.money import locale_for_request
+
+    tenant = SimpleNamespace(site=site) if site else None
+    request = SimpleNamespace(user=SimpleNamespace(language=language), tenant=tenant)
+    assert locale_for_request(request) == locale
