@@ -5,5 +5,6 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("language/", views.language, name="language"),
     path("two-factor/", views.two_factor, name="two-factor"),
 ]

@@ -1,17 +1,25 @@
-"""Pages of accounts: enrolment of the second factor, and the answer to a locked-out sign-in."""
+"""Pages of accounts: the person's language, enrolment of the second factor, and the answer to a
+locked-out sign-in."""
 
+from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 
 from accounts import services
 from accounts.forms import ConfirmDeviceForm
 from accounts.lockout import CLIENT_USERNAME_PREFIX, retry_after_seconds
+from merchant_platform.language import language_for_request, site_language
+from tenants.models import LANGUAGE_CHOICES, User
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -20,6 +28,46 @@ def _next_url(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if allowed else reverse("admin:index")
+
+
+class LanguageForm(forms.ModelForm):
+    """The language a person chooses; languages are named in themselves (``Português``)."""
+
+    class Meta:
+        model = User
+        fields = ["language"]
+        widgets = {"language": forms.RadioSelect}
+        labels = {"language": gettext_lazy("Language of your pages")}
+        help_texts = {
+            "language": gettext_lazy("The admin, the cashier page, receipts and the sticker.")
+        }
+
+    def __init__(self, *args, default_label: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", default_label), *LANGUAGE_CHOICES]
+
+
+def _default_language_label(request: HttpRequest) -> str:
+    """What the person gets without a choice: their seller's language, else their browser's."""
+    if request.tenant is None:
+        return _("The language of your browser")
+    name = dict(settings.LANGUAGES)[site_language(request.tenant.site)]
+    return _("The language of your seller: %(language)s") % {"language": name}
+
+
+@login_required
+def language(request: HttpRequest) -> HttpResponse:
+    """Choose the language of one's pages (``User.language``); then back to where one was."""
+    form = LanguageForm(
+        request.POST or None, instance=request.user, default_label=_default_language_label(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save(commit=False).save(update_fields=["language"])
+        with translation.override(language_for_request(request) or translation.get_language()):
+            messages.success(request, _("Your language is saved."))
+        return redirect(_next_url(request))
+    context = {"title": _("Language"), "form": form, "next": _next_url(request)}
+    return render(request, "accounts/language.html", context)
 
 
 @login_required

@@ -18,8 +18,10 @@ from babel.numbers import (
     get_group_symbol,
 )
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from merchant_platform.language import language_for_request
 from tenants.sites import SITES, Site
 
 SITE_LOCALES: dict[str, str] = {
@@ -49,25 +51,29 @@ def locale_for_site(site_id: str) -> str:
     return SITE_LOCALES[site_id]
 
 
+LANGUAGE_LOCALES: dict[str, str] = {"en": "en", "es": "es-419", "es-ar": "es-AR", "pt-br": "pt-BR"}
+"""The money locale of each page language (``merchant_platform.language``), away from a seller."""
+
+
 def locale_for(site_id: str, language: str | None) -> str:
-    """The money locale of a person who chose ``language`` (``en``, ``es``, ``pt-br``) at a seller
+    """The money locale of a person who reads ``language`` (``en``, ``es``, ``pt-br``) at a seller
     on ``site_id``: the site's own when ``language`` is the site's language or not chosen."""
     site_locale = locale_for_site(site_id)
     chosen = (language or "").lower()
     if not chosen or site_locale.lower().startswith(chosen.split("-")[0]):
         return site_locale
-    return {"en": "en", "es": "es-419", "pt": "pt-BR"}.get(chosen.split("-")[0], site_locale)
+    return LANGUAGE_LOCALES.get(chosen, site_locale)
 
 
 def locale_for_request(request: HttpRequest) -> str:
-    """The money locale of the person making ``request``: their language at the seller they act
-    for; with no seller (platform staff across sellers, a signed-out page), their language alone."""
-    user = getattr(request, "user", None)
-    language = getattr(user, "language", "") if user is not None else ""
+    """The money locale of the person making ``request``: that of the language of their pages
+    (``language_for_request``) at the seller they act for; with no seller (platform staff across
+    sellers, a signed-out page), that of the page's language alone."""
+    language = language_for_request(request) or translation.get_language() or "en"
     tenant = getattr(request, "tenant", None)
     if tenant is not None:
         return locale_for(tenant.site, language)
-    return {"es": "es-419", "pt-br": "pt-BR"}.get(language, "en")
+    return LANGUAGE_LOCALES.get(language.lower(), "en")
 
 
 def decimal_places(currency: str) -> int:

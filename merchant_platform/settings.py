@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "merchant_platform.language.PersonLanguageMiddleware",  # after the seller is known
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out attempt into the lockout page
 ]
 
@@ -155,7 +156,13 @@ STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Merchant platform")
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português")]
+# es-ar: Spanish with "vos" (Argentina, Uruguay), see merchant_platform/language.py.
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("es-ar", "Español (Argentina)"),
+    ("pt-br", "Português"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

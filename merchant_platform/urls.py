@@ -1,17 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from merchant_platform import health, metrics
+from orders import cashier
 from orders.dashboard import dashboard_view
 from partners.schema import SwaggerView
 
 handler500 = "partners.errors.server_error"  # JSON under /api/
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", cashier.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

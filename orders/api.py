@@ -1,5 +1,5 @@
-"""``/api/v1/orders``: create, list, read, cancel and refund a seller's orders, and their QR image
-(docs/api.md, docs/orders.md).
+"""``/api/v1/orders``: create, list, read, cancel and refund a seller's orders, their QR image,
+and exports of orders, payments and refunds as CSV or XLSX (docs/api.md, docs/orders.md).
 
 Orders are named by their ``uid``, never by their database id. The serializers here check the
 shape of the input only; every rule of an order (amounts, references, expiry, which POS) is
@@ -10,10 +10,12 @@ use it too.
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -23,7 +25,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import services
+from orders import exports, services
+from orders.dashboard import LONGEST_PERIOD, local_day
 from orders.filters import OrderFilter
 from orders.models import Api, Mode, Order, OrderItem, Payment, Refund
 from orders.validation import ItemInput, TaxInput
@@ -358,6 +361,48 @@ CREATE_EXAMPLE = OpenApiExample(
 )
 
 
+EXPORT_PARAMETERS = [
+    OpenApiParameter(
+        "kind",
+        str,
+        enum=list(exports.KINDS),
+        default="orders",
+        description="`orders` created in the period (every status), `payments` approved in "
+        "it, or `refunds` processed in it (a refund not processed yet: asked for in it).",
+    ),
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        description="The first day (in the seller's time zone), included. Default: `to`.",
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        description=f"The last day, included; at most {LONGEST_PERIOD} days after `from`. "
+        "Default: the seller's today.",
+    ),
+]
+
+
+def export_schema(extension: str, content_type: str) -> dict:
+    """``extend_schema`` arguments of an export route: its query and its file answer."""
+    return {
+        "summary": f"Export orders, payments or refunds as {extension.upper()}",
+        "description": "One row per order, payment or refund of the seller in a range of its "
+        "days, oldest first, with a header row of stable column names. Amounts are decimals "
+        "(a dot, no thousands separator) beside a `currency` column; instants are ISO 8601 "
+        "with the seller's UTC offset; text a spreadsheet would run as a formula starts with "
+        "`'`. Sent as a download named `<seller>-<kind>-<from>-to-<to>." + extension + "`.",
+        "operation_id": f"orders_export_{extension}",
+        "parameters": EXPORT_PARAMETERS,
+        "responses": {
+            (200, content_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description=f"The {extension.upper()} file."
+            )
+        },
+    }
+
+
 @extend_schema_view(
     list=extend_schema(summary="List orders", description="Newest first."),
     retrieve=extend_schema(summary="Get an order"),
@@ -495,3 +540,27 @@ class OrderViewSet(
     )
     def qr_svg(self, request: Request, uid: str) -> HttpResponse:
         return self._qr_image(request, qr.SVG)
+
+    def _export(self, request: Request) -> exports.Export:
+        today = local_day(self.tenant, timezone.now())[0]
+        return exports.requested_export(self.tenant, request.query_params, today)
+
+    @extend_schema(**export_schema("csv", "text/csv"))
+    @action(
+        detail=False,
+        url_path="export.csv",
+        url_name="export-csv",
+        content_negotiation_class=IgnoreAcceptHeader,
+    )
+    def export_csv(self, request: Request) -> HttpResponse:
+        return exports.csv_response(self._export(request))
+
+    @extend_schema(**export_schema("xlsx", exports.XLSX_CONTENT_TYPE))
+    @action(
+        detail=False,
+        url_path="export.xlsx",
+        url_name="export-xlsx",
+        content_negotiation_class=IgnoreAcceptHeader,
+    )
+    def export_xlsx(self, request: Request) -> HttpResponse:
+        return exports.xlsx_response(self._export(request))

@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from pos.models import PointOfSale
 from tenants.models import Tenant, TenantOwnedModel
@@ -23,24 +24,24 @@ AMOUNT = {"max_digits": 14, "decimal_places": 2}
 
 
 class Api(models.TextChoices):
-    V1 = "v1", "Orders API (/v1/orders)"
-    INSTORE = "instore", "Legacy in-store QR API"
+    V1 = "v1", _("Orders API (/v1/orders)")
+    INSTORE = "instore", _("Legacy in-store QR API")
 
 
 class Mode(models.TextChoices):
-    DYNAMIC = "dynamic", "Dynamic QR (one per order)"
-    HYBRID = "hybrid", "Hybrid (dynamic QR and the POS's printed QR)"
-    STATIC = "static", "Static (the POS's printed QR)"
+    DYNAMIC = "dynamic", _("Dynamic QR (one per order)")
+    HYBRID = "hybrid", _("Hybrid (dynamic QR and the POS's printed QR)")
+    STATIC = "static", _("Static (the POS's printed QR)")
 
 
 class Status(models.TextChoices):
-    PENDING = "pending", "Pending (not yet accepted by Mercado Pago)"
-    FAILED = "failed", "Failed (Mercado Pago did not take it)"
-    CREATED = "created", "Created (waiting for the buyer)"
-    PROCESSED = "processed", "Processed (paid)"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-    REFUNDED = "refunded", "Refunded"
+    PENDING = "pending", _("Pending (not yet accepted by Mercado Pago)")
+    FAILED = "failed", _("Failed (Mercado Pago did not take it)")
+    CREATED = "created", _("Created (waiting for the buyer)")
+    PROCESSED = "processed", _("Processed (paid)")
+    CANCELED = "canceled", _("Canceled")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
 
 
 OPEN_STATUSES = (Status.PENDING, Status.CREATED)
@@ -61,48 +62,76 @@ class Order(TenantOwnedModel):
     whose order Mercado Pago refused can be used again.
     """
 
-    uid = models.UUIDField("public id", default=uuid.uuid4, editable=False)
+    uid = models.UUIDField(_("public id"), default=uuid.uuid4, editable=False)
     pos = models.ForeignKey(
-        PointOfSale, on_delete=models.PROTECT, related_name="orders", verbose_name="point of sale"
+        PointOfSale,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("point of sale"),
     )
-    api = models.CharField("Mercado Pago API", max_length=8, choices=Api.choices)
-    mode = models.CharField("QR mode", max_length=8, choices=Mode.choices)
+    api = models.CharField(_("Mercado Pago API"), max_length=8, choices=Api.choices)
+    mode = models.CharField(_("QR mode"), max_length=8, choices=Mode.choices)
     external_reference = models.CharField(
-        max_length=64, help_text="Your reference: up to 64 letters, digits, '-' or '_'."
+        max_length=64,
+        help_text=_("Your reference: up to 64 letters, digits, '-' or '_'."),
+        verbose_name=_("external reference"),
     )
-    title = models.CharField(max_length=256)
-    description = models.CharField(max_length=256, blank=True)
-    currency = models.CharField(max_length=3)
-    total_amount = models.DecimalField(**AMOUNT)
-    cash_out_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
-    marketplace_fee = models.DecimalField(**AMOUNT, null=True, blank=True)
+    title = models.CharField(max_length=256, verbose_name=_("title"))
+    description = models.CharField(max_length=256, blank=True, verbose_name=_("description"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    total_amount = models.DecimalField(**AMOUNT, verbose_name=_("total amount"))
+    cash_out_amount = models.DecimalField(
+        **AMOUNT, null=True, blank=True, verbose_name=_("cash out amount")
+    )
+    marketplace_fee = models.DecimalField(
+        **AMOUNT, null=True, blank=True, verbose_name=_("marketplace fee")
+    )
     taxes = models.JSONField(
-        default=list, blank=True, encoder=DjangoJSONEncoder, help_text="Colombia's IVA amounts."
+        default=list,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text=_("Colombia's IVA amounts."),
+        verbose_name=_("taxes"),
     )
-    sponsor_id = models.CharField("sponsor id", max_length=20, blank=True)
-    expires_at = models.DateTimeField(help_text="When the order stops being payable.")
+    sponsor_id = models.CharField(_("sponsor id"), max_length=20, blank=True)
+    expires_at = models.DateTimeField(
+        help_text=_("When the order stops being payable."), verbose_name=_("expires at")
+    )
     expiration_seconds = models.PositiveIntegerField(
-        editable=False, help_text="The expiration_time sent to the Orders API, in seconds."
+        editable=False,
+        help_text=_("The expiration_time sent to the Orders API, in seconds."),
+        verbose_name=_("expiration seconds"),
     )
-    mp_order_id = models.CharField("Mercado Pago order id", max_length=40, blank=True)
-    qr_data = models.TextField("QR data (EMVCo)", blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    status_detail = models.CharField(max_length=40, blank=True)
-    error_code = models.CharField(max_length=100, blank=True)
-    error_message = models.TextField(blank=True)
+    mp_order_id = models.CharField(_("Mercado Pago order id"), max_length=40, blank=True)
+    qr_data = models.TextField(_("QR data (EMVCo)"), blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    status_detail = models.CharField(max_length=40, blank=True, verbose_name=_("status detail"))
+    error_code = models.CharField(max_length=100, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
     mp_last_updated = models.DateTimeField(
-        "last update in Mercado Pago", null=True, blank=True, editable=False
+        _("last update in Mercado Pago"), null=True, blank=True, editable=False
     )
-    create_idempotency_key = models.CharField(max_length=128, editable=False)
-    cancel_idempotency_key = models.CharField(max_length=128, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    create_idempotency_key = models.CharField(
+        max_length=128, editable=False, verbose_name=_("create idempotency key")
+    )
+    cancel_idempotency_key = models.CharField(
+        max_length=128, blank=True, editable=False, verbose_name=_("cancel idempotency key")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
     closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it was paid, canceled, expired or failed."
+        null=True,
+        blank=True,
+        help_text=_("When it was paid, canceled, expired or failed."),
+        verbose_name=_("closed at"),
     )
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -161,17 +190,21 @@ class Order(TenantOwnedModel):
 class OrderItem(TenantOwnedModel):
     """One line of an order."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    position = models.PositiveSmallIntegerField()
-    title = models.CharField(max_length=256)
-    description = models.CharField(max_length=256, blank=True)
-    sku = models.CharField("SKU / external code", max_length=100, blank=True)
-    category = models.CharField(max_length=100, blank=True)
-    unit_price = models.DecimalField(**AMOUNT)
-    quantity = models.PositiveIntegerField()
-    unit_measure = models.CharField(max_length=20, default="unit")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    title = models.CharField(max_length=256, verbose_name=_("title"))
+    description = models.CharField(max_length=256, blank=True, verbose_name=_("description"))
+    sku = models.CharField(_("SKU / external code"), max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True, verbose_name=_("category"))
+    unit_price = models.DecimalField(**AMOUNT, verbose_name=_("unit price"))
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_measure = models.CharField(max_length=20, default="unit", verbose_name=_("unit measure"))
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["order", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -194,20 +227,30 @@ class Payment(TenantOwnedModel):
     numeric payment id; ``reference_id`` is the numeric payment id in both.
     """
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
-    mp_payment_id = models.CharField("Mercado Pago payment id", max_length=40)
-    reference_id = models.CharField("payment id", max_length=40, blank=True)
-    amount = models.DecimalField(**AMOUNT)
-    paid_amount = models.DecimalField(**AMOUNT, default=Decimal(0))
-    refunded_amount = models.DecimalField(**AMOUNT, default=Decimal(0))
-    status = models.CharField(max_length=20, blank=True)
-    status_detail = models.CharField(max_length=40, blank=True)
-    payment_method_id = models.CharField(max_length=40, blank=True)
-    payment_method_type = models.CharField(max_length=40, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="payments", verbose_name=_("order")
+    )
+    mp_payment_id = models.CharField(_("Mercado Pago payment id"), max_length=40)
+    reference_id = models.CharField(_("payment id"), max_length=40, blank=True)
+    amount = models.DecimalField(**AMOUNT, verbose_name=_("amount"))
+    paid_amount = models.DecimalField(**AMOUNT, default=Decimal(0), verbose_name=_("paid amount"))
+    refunded_amount = models.DecimalField(
+        **AMOUNT, default=Decimal(0), verbose_name=_("refunded amount")
+    )
+    status = models.CharField(max_length=20, blank=True, verbose_name=_("status"))
+    status_detail = models.CharField(max_length=40, blank=True, verbose_name=_("status detail"))
+    payment_method_id = models.CharField(
+        max_length=40, blank=True, verbose_name=_("payment method id")
+    )
+    payment_method_type = models.CharField(
+        max_length=40, blank=True, verbose_name=_("payment method type")
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -236,25 +279,38 @@ class Refund(TenantOwnedModel):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
-    amount = models.DecimalField(**AMOUNT)
-    whole = models.BooleanField(
-        default=False, editable=False, help_text="Asked for as a total refund (no amount sent)."
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="refunds", verbose_name=_("order")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    mp_refund_id = models.CharField("Mercado Pago refund id", max_length=40, blank=True)
-    idempotency_key = models.CharField(max_length=128, blank=True, editable=False)
-    error_code = models.CharField(max_length=100, blank=True)
-    error_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="refunds", verbose_name=_("payment")
+    )
+    amount = models.DecimalField(**AMOUNT, verbose_name=_("amount"))
+    whole = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("Asked for as a total refund (no amount sent)."),
+        verbose_name=_("whole"),
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    mp_refund_id = models.CharField(_("Mercado Pago refund id"), max_length=40, blank=True)
+    idempotency_key = models.CharField(
+        max_length=128, blank=True, editable=False, verbose_name=_("idempotency key")
+    )
+    error_code = models.CharField(max_length=100, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ["order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -278,22 +334,40 @@ class MercadoPagoCall(TenantOwnedModel):
     """One attempt of one Mercado Pago call made for a seller, with bodies redacted by mpapi."""
 
     order = models.ForeignKey(
-        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="calls"
+        Order,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("order"),
     )
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=300)
-    query = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    attempt = models.PositiveSmallIntegerField(default=1)
-    idempotency_key = models.CharField(max_length=128, blank=True)
-    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="None: no answer.")
-    error = models.CharField(max_length=100, blank=True)
-    duration_ms = models.PositiveIntegerField()
-    request_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=8, verbose_name=_("method"))
+    path = models.CharField(max_length=300, verbose_name=_("path"))
+    query = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("query")
+    )
+    attempt = models.PositiveSmallIntegerField(default=1, verbose_name=_("attempt"))
+    idempotency_key = models.CharField(
+        max_length=128, blank=True, verbose_name=_("idempotency key")
+    )
+    status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("None: no answer."), verbose_name=_("status")
+    )
+    error = models.CharField(max_length=100, blank=True, verbose_name=_("error"))
+    duration_ms = models.PositiveIntegerField(verbose_name=_("duration ms"))
+    request_body = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("request body")
+    )
+    response_body = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("response body")
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
-        verbose_name = "Mercado Pago call"
+        verbose_name = _("Mercado Pago call")
+        verbose_name_plural = _("Mercado Pago calls")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
@@ -309,51 +383,78 @@ class Notification(models.Model):
     """
 
     class Kind(models.TextChoices):
-        WEBHOOK = "webhook", "Webhook (signed)"
-        IPN = "ipn", "IPN (legacy, unsigned)"
+        WEBHOOK = "webhook", _("Webhook (signed)")
+        IPN = "ipn", _("IPN (legacy, unsigned)")
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        REJECTED = "rejected", "Rejected (bad signature, too large)"
-        QUEUED = "queued", "Queued"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored (nothing to do)"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        REJECTED = "rejected", _("Rejected (bad signature, too large)")
+        QUEUED = "queued", _("Queued")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored (nothing to do)")
+        FAILED = "failed", _("Failed")
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    topic = models.CharField(max_length=60, blank=True)
-    action = models.CharField(max_length=60, blank=True)
-    resource_id = models.CharField("data.id / id", max_length=100, blank=True)
-    version = models.PositiveIntegerField("data.version", null=True, blank=True)
-    request_id = models.CharField("x-request-id", max_length=100, blank=True)
-    query = models.JSONField(default=dict, blank=True)
-    headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True, help_text="Empty on rejected rows (see the digest).")
-    body_size = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Bytes of the body (declared, when it was not read)."
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, verbose_name=_("status")
     )
-    body_sha256 = models.CharField("body SHA-256", max_length=64, blank=True)
-    client_address = models.CharField(max_length=45, blank=True)
+    topic = models.CharField(max_length=60, blank=True, verbose_name=_("topic"))
+    action = models.CharField(max_length=60, blank=True, verbose_name=_("action"))
+    resource_id = models.CharField(_("data.id / id"), max_length=100, blank=True)
+    version = models.PositiveIntegerField(_("data.version"), null=True, blank=True)
+    request_id = models.CharField(_("x-request-id"), max_length=100, blank=True)
+    query = models.JSONField(default=dict, blank=True, verbose_name=_("query"))
+    headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
+    body = models.TextField(
+        blank=True, help_text=_("Empty on rejected rows (see the digest)."), verbose_name=_("body")
+    )
+    body_size = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Bytes of the body (declared, when it was not read)."),
+        verbose_name=_("body size"),
+    )
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
+    client_address = models.CharField(max_length=45, blank=True, verbose_name=_("client address"))
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Tenant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tenant"),
     )
     order = models.ForeignKey(
-        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("order"),
     )
-    detail = models.TextField(blank=True, help_text="Why it was rejected, ignored or failed.")
-    traceback = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    detail = models.TextField(
+        blank=True, help_text=_("Why it was rejected, ignored or failed."), verbose_name=_("detail")
+    )
+    traceback = models.TextField(blank=True, verbose_name=_("traceback"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     sweeps = models.PositiveSmallIntegerField(
-        default=0, help_text="Times the sweeper queued it again after it was stuck."
+        default=0,
+        help_text=_("Times the sweeper queued it again after it was stuck."),
+        verbose_name=_("sweeps"),
     )
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    received_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("received at")
+    )
     touched_at = models.DateTimeField(
-        default=timezone.now, help_text="Last queued or attempted: the sweeper's clock."
+        default=timezone.now,
+        help_text=_("Last queued or attempted: the sweeper's clock."),
+        verbose_name=_("touched at"),
     )
-    processed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-received_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "received_at"], name="notification_status"),

@@ -1,9 +1,11 @@
-"""Reads about orders for pages outside the admin: what a POS's display page shows."""
+"""Reads about orders for pages outside the admin: what a POS's display page shows, and the
+orders of a POS's day on the cashier page."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from orders import services
@@ -46,3 +48,11 @@ def display_state(pos: PointOfSale) -> DisplayState:
 
 def _newest_order(pos: PointOfSale) -> Order | None:
     return Order.objects.filter(pos=pos).prefetch_related("items").select_related("pos").first()
+
+
+def orders_of_pos_between(pos: PointOfSale, start: datetime, end: datetime) -> QuerySet[Order]:
+    """The orders created on ``pos`` in [``start``, ``end``), newest first (call it inside
+    ``pos.tenant``'s scope): the cashier page's list of the day's sales."""
+    return Order.objects.filter(pos=pos, created_at__gte=start, created_at__lt=end).order_by(
+        "-created_at", "-pk"
+    )

@@ -449,17 +449,8 @@ def cancel_order(*, tenant: Tenant, order: Order) -> Order:
     _concerning(order)
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
-        if order.api == Api.INSTORE and order.mode == Mode.DYNAMIC:
-            raise NotAllowed(
-                "A dynamic QR of the legacy in-store API cannot be deleted in Mercado Pago: it "
-                f"stays payable until it expires at {order.expires_at:%Y-%m-%d %H:%M} UTC.",
-                code="legacy_dynamic_order_cannot_be_deleted",
-            )
-        if order.status != Status.CREATED:
-            raise NotAllowed(
-                f"Only an order waiting for payment can be canceled; this one is {order.status}.",
-                code="order_not_cancelable",
-            )
+        if refusal := cancel_refusal(order):
+            raise refusal
         if order.api == Api.V1 and not order.cancel_idempotency_key:
             order.cancel_idempotency_key = f"{tenant.pk}-{order.uid}-cancel"
             order.save(update_fields=["cancel_idempotency_key", "updated_at"])
@@ -487,6 +478,22 @@ def cancel_order(*, tenant: Tenant, order: Order) -> Order:
         return order
 
 
+def cancel_refusal(order: Order) -> NotAllowed | None:
+    """Why ``cancel_order`` would refuse ``order`` as it is now (None: it may be asked)."""
+    if order.api == Api.INSTORE and order.mode == Mode.DYNAMIC:
+        return NotAllowed(
+            "A dynamic QR of the legacy in-store API cannot be deleted in Mercado Pago: it "
+            f"stays payable until it expires at {order.expires_at:%Y-%m-%d %H:%M} UTC.",
+            code="legacy_dynamic_order_cannot_be_deleted",
+        )
+    if order.status != Status.CREATED:
+        return NotAllowed(
+            f"Only an order waiting for payment can be canceled; this one is {order.status}.",
+            code="order_not_cancelable",
+        )
+    return None
+
+
 def _send_cancel(seller: remote.Seller, order: Order) -> OrderState:
     if order.api == Api.V1:
         answer = seller.mp.cancel_order(
@@ -507,18 +514,27 @@ def _send_cancel(seller: remote.Seller, order: Order) -> OrderState:
 # Refund -------------------------------------------------------------------------------------
 
 
-def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None) -> list[Refund]:
+def refund_order(
+    *,
+    tenant: Tenant,
+    order: Order,
+    amount: Decimal | None = None,
+    seen_refundable: Decimal | None = None,
+) -> list[Refund]:
     """Refund ``amount`` of a paid order (everything still refundable when None).
 
     Partial refunds may be repeated up to the paid amount. Refunds of one order are made one at a
     time: while one waits for Mercado Pago's answer, asking for another raises ``NotAllowed``
     (``refund_in_progress``). Each refund is saved ``pending`` with its idempotency key before
     Mercado Pago is called; when Mercado Pago cannot answer it stays pending (and so keeps the
-    order's turn) and is sent again in the background.
+    order's turn) and is sent again in the background. ``seen_refundable``: what the person who
+    confirmed the refund saw as still refundable; when that is no longer so (a refund was made
+    since, e.g. by a double submit of the same confirmation) it raises ``NotAllowed``
+    (``refund_changed``) and refunds nothing.
     """
     _concerning(order)
     with tenant_scope(tenant):
-        refunds = _reserve_refunds(tenant, order, amount)
+        refunds = _reserve_refunds(tenant, order, amount, seen_refundable)
         done = []
         for refund in refunds:
             try:
@@ -533,35 +549,65 @@ def refund_order(*, tenant: Tenant, order: Order, amount: Decimal | None = None)
 AWAITING_ANSWER = Q(status=Refund.Status.PENDING, mp_refund_id="")
 
 
-def _reserve_refunds(tenant: Tenant, order: Order, amount: Decimal | None) -> list[Refund]:
+def refund_refusal(order: Order) -> NotAllowed | None:
+    """Why ``refund_order`` would refuse any refund of ``order`` as it is now: it is not paid, or
+    another refund of it awaits Mercado Pago's answer (None: one may be asked, up to
+    ``refundable_amount``)."""
+    if order.status != Status.PROCESSED:
+        return NotAllowed(
+            f"Only a paid order can be refunded; this one is {order.status}.",
+            code="order_not_refundable",
+        )
+    if Refund.objects.filter(AWAITING_ANSWER, order=order).exists():
+        return NotAllowed(
+            "Another refund of this order is waiting for Mercado Pago's answer; try again "
+            "once it is settled.",
+            code="refund_in_progress",
+        )
+    return None
+
+
+def refundable_amount(order: Order) -> Decimal:
+    """What of ``order`` may still be refunded: its payments' paid less refunded amounts (as
+    Mercado Pago counts them), less the refunds asked for here that are still pending."""
+    payments = Payment.objects.filter(order=order)
+    return sum(_left_to_refund(payments, _pending_refunds(order)).values(), Decimal(0))
+
+
+def _pending_refunds(order: Order) -> dict[int, Decimal]:
+    """The amounts of ``order``'s pending refunds, by payment."""
+    pending = Refund.objects.filter(order=order, status=Refund.Status.PENDING)
+    return dict(pending.values_list("payment").annotate(total=Sum("amount")))
+
+
+def _left_to_refund(payments: Sequence[Payment], pending: dict[int, Decimal]) -> dict[int, Decimal]:
+    return {p.pk: p.amount_available_for_refund - pending.get(p.pk, 0) for p in payments}
+
+
+def _reserve_refunds(
+    tenant: Tenant, order: Order, amount: Decimal | None, seen_refundable: Decimal | None
+) -> list[Refund]:
     """Take the order's turn to refund: under the order's row lock (a short transaction, released
     before Mercado Pago is called), refuse while another refund awaits Mercado Pago's answer,
     check ``amount`` against what is left and save the pending refunds."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status != Status.PROCESSED:
-            raise NotAllowed(
-                f"Only a paid order can be refunded; this one is {order.status}.",
-                code="order_not_refundable",
-            )
+        if refusal := refund_refusal(order):
+            raise refusal
         asked = Refund.objects.filter(order=order)
-        if asked.filter(AWAITING_ANSWER).exists():
-            raise NotAllowed(
-                "Another refund of this order is waiting for Mercado Pago's answer; try again "
-                "once it is settled.",
-                code="refund_in_progress",
-            )
         payments = list(Payment.objects.filter(order=order).order_by("pk"))
-        pending = dict(
-            asked.filter(status=Refund.Status.PENDING)
-            .values_list("payment")
-            .annotate(total=Sum("amount"))
-        )
+        pending = _pending_refunds(order)
         earlier = dict(
             asked.exclude(idempotency_key="").values_list("payment").annotate(count=Count("pk"))
         )
-        left = {p.pk: p.amount_available_for_refund - pending.get(p.pk, 0) for p in payments}
+        left = _left_to_refund(payments, pending)
         available = sum(left.values(), Decimal(0))
+        if seen_refundable is not None and available != seen_refundable:
+            raise NotAllowed(
+                f"The order changed since the refund was confirmed: {available} "
+                f"{order.currency} is refundable now, not {seen_refundable}. Nothing was refunded.",
+                code="refund_changed",
+            )
         whole = amount is None
         amount = available if whole else amount
         _check_refund_amount(order, amount, available)
@@ -706,7 +752,7 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
         if order.status == Status.PENDING:
             return submit_order(tenant=tenant, order=order)
-        if order.status != Status.FAILED:
+        if refresh_is_useful(order):
             with remote.seller_client(tenant, order) as seller:
                 state = _current_state(seller, order)
             order = transitions.apply(order, state)
@@ -716,6 +762,12 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
             except MercadoPagoUnavailable:
                 logger.info("refund %s still pending: Mercado Pago did not answer", refund.pk)
         return Order.objects.get(pk=order.pk)
+
+
+def refresh_is_useful(order: Order) -> bool:
+    """Whether ``refresh_order`` would ask Mercado Pago anything of ``order``: not of a failed
+    order, which Mercado Pago never took."""
+    return order.status != Status.FAILED
 
 
 def _current_state(seller: remote.Seller, order: Order) -> OrderState:

@@ -14,6 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 
 from partners import idempotency, scopes, services
@@ -36,12 +38,15 @@ class InstallForm(forms.ModelForm):
     """An API client: a confidential app that acts for this seller alone (client credentials)."""
 
     name = forms.CharField(
-        max_length=255, help_text="Who will use it, for example “Back-office ERP”."
+        label=_("Name"),
+        max_length=255,
+        help_text=_("Who will use it, for example “Back-office ERP”."),
     )
     scopes = forms.MultipleChoiceField(
         choices=list(scopes.SCOPES.items()),
         widget=forms.CheckboxSelectMultiple,
-        help_text="What it may do. Its tokens can ask for these and no more.",
+        label=_("Scopes"),
+        help_text=_("What it may do. Its tokens can ask for these and no more."),
     )
 
     class Meta:
@@ -50,11 +55,11 @@ class InstallForm(forms.ModelForm):
 
 
 class RevokedFilter(admin.SimpleListFilter):
-    title = "access"
+    title = _("access")
     parameter_name = "access"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked")]
+        return [("active", _("Active")), ("revoked", _("Revoked"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("active", "revoked"):
@@ -89,17 +94,17 @@ class PartnerGrantAdmin(TenantOwnedAdmin):
     ]
     actions = ["revoke"]
 
-    @admin.display(description="how it connects")
+    @admin.display(description=_("how it connects"))
     def kind(self, grant: PartnerGrant) -> str:
         if grant.application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS:
-            return "API client installed here (client credentials)"
-        return "Consent of a member (authorization code)"
+            return gettext("API client installed here (client credentials)")
+        return gettext("Consent of a member (authorization code)")
 
-    @admin.display(description="client id")
+    @admin.display(description=_("client id"))
     def client_id(self, grant: PartnerGrant) -> str:
         return grant.application.client_id
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, grant: PartnerGrant) -> str:
         return ", ".join(name for name in scopes.SCOPES if name in grant.scopes)
 
@@ -124,12 +129,12 @@ class PartnerGrantAdmin(TenantOwnedAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": "Connected apps", **(extra_context or {})}
+            request, {"title": gettext("Connected apps"), **(extra_context or {})}
         )
 
     def add_view(self, request, form_url="", extra_context=None):
         context = {
-            "title": "Install an API client",
+            "title": gettext("Install an API client"),
             "show_save_and_add_another": False,
             "show_save_and_continue": False,
             **(extra_context or {}),
@@ -152,7 +157,7 @@ class PartnerGrantAdmin(TenantOwnedAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         context = {
             **self.admin_site.each_context(request),
-            "title": "API client installed",
+            "title": gettext("API client installed"),
             "opts": self.opts,
             "grant": obj,
             "client_secret": obj.new_client_secret,
@@ -160,17 +165,19 @@ class PartnerGrantAdmin(TenantOwnedAdmin):
         }
         return TemplateResponse(request, "admin/partners/partnergrant/installed.html", context)
 
-    @admin.action(description="Revoke access", permissions=["revoke"])
+    @admin.action(description=_("Revoke access"), permissions=["revoke"])
     def revoke(self, request, queryset):
         grants = list(queryset.filter(revoked_at__isnull=True).select_related("tenant"))
         for grant in grants:
             services.revoke_grant(tenant=grant.tenant, grant=grant)
         self.message_user(
-            request, f"Access revoked for {len(grants)} app(s); their tokens stopped working."
+            request,
+            gettext("Access revoked for %(n)d app(s); their tokens stopped working.")
+            % {"n": len(grants)},
         )
         if len(grants) < queryset.count():
             self.message_user(
-                request, "Apps already revoked were left as they were.", messages.INFO
+                request, gettext("Apps already revoked were left as they were."), messages.INFO
             )
 
     def has_revoke_permission(self, request) -> bool:
@@ -208,17 +215,19 @@ class WebhookEndpointAdmin(ReadOnly, TenantOwnedAdmin):
         "deliveries",
     ]
 
-    @admin.display(description="events")
+    @admin.display(description=_("events"))
     def event_list(self, endpoint: WebhookEndpoint) -> str:
         return ", ".join(endpoint.events)
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("secret")  # never shown: left undecrypted
 
-    @admin.display(description="deliveries")
+    @admin.display(description=_("deliveries"))
     def deliveries(self, endpoint: WebhookEndpoint) -> str:
         url = reverse("admin:partners_webhookdelivery_changelist")
-        return format_html('<a href="{}?endpoint__id__exact={}">Deliveries</a>', url, endpoint.pk)
+        return format_html(
+            '<a href="{}?endpoint__id__exact={}">{}</a>', url, endpoint.pk, gettext("Deliveries")
+        )
 
 
 class DeliveryAttemptInline(ReadOnlyInline):
@@ -267,14 +276,14 @@ class WebhookDeliveryAdmin(ReadOnly, TenantOwnedAdmin):
 
 
 class KeyStateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
         return [
-            ("answered", "Answered"),
-            ("running", "Running"),
-            ("stuck", "Stuck (no answer, its attempt died)"),
+            ("answered", _("Answered")),
+            ("running", _("Running")),
+            ("stuck", _("Stuck (no answer, its attempt died)")),
         ]
 
     def queryset(self, request, queryset):
@@ -322,23 +331,28 @@ class IdempotentRequestAdmin(ReadOnly, TenantOwnedAdmin):
             .annotate(is_stuck=ExpressionWrapper(stuck, BooleanField()))
         )
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, record: IdempotentRequest) -> str:
         if record.status_code is not None:
-            return f"answered {record.status_code}"
+            return gettext("answered %(status)s") % {"status": record.status_code}
         if not record.is_stuck:
-            return "running"
+            return gettext("running")
         held = record.lease_until is not None and record.lease_until > timezone.now()
-        return "stuck: answers 409 until its lease ends" if held else "stuck: a retry takes it over"
+        if held:
+            return gettext("stuck: answers 409 until its lease ends")
+        return gettext("stuck: a retry takes it over")
 
-    @admin.action(description="Release stuck keys", permissions=["release"])
+    @admin.action(description=_("Release stuck keys"), permissions=["release"])
     def release(self, request, queryset):
         now = timezone.now()
         released = idempotency.release(queryset.filter(idempotency.stuck(now=now)), now=now)
         self.message_user(
             request,
-            f"Released {released} stuck key(s); keys answered, running or already free were "
-            "left as they were.",
+            gettext(
+                "Released %(n)d stuck key(s); keys answered, running or already free were "
+                "left as they were."
+            )
+            % {"n": released},
         )
 
     def has_release_permission(self, request) -> bool:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PartnersConfig(AppConfig):
     name = "partners"
-    verbose_name = "Partner apps"
+    verbose_name = _("Partner apps")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
 from partners import scopes
@@ -23,18 +24,29 @@ class PartnerGrant(TenantOwnedModel):
     """A seller's consent that a partner app acts for it, with the scopes it agreed to."""
 
     application = models.ForeignKey(
-        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="partner_grants"
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="partner_grants",
+        verbose_name=_("application"),
     )
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
     )
-    scope = models.CharField(max_length=255, help_text="Space-separated scopes.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(
+        max_length=255, help_text=_("Space-separated scopes."), verbose_name=_("scope")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
-        verbose_name = "connected app"
+        verbose_name = _("connected app")
+        verbose_name_plural = _("connected apps")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -93,22 +105,37 @@ class IdempotentRequest(TenantOwnedModel):
     that, a retry takes it over (``attempt`` counts the takeovers).
     """
 
-    client = models.CharField(max_length=40, help_text="app:<id> or user:<id>")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
+    client = models.CharField(
+        max_length=40, help_text=_("app:<id> or user:<id>"), verbose_name=_("client")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    fingerprint = models.CharField(
+        max_length=64,
+        help_text=_("SHA-256 of method, path and body."),
+        verbose_name=_("fingerprint"),
+    )
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    response_body = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("response body")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     lease_until = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Until when the running attempt holds the key (none: expired).",
+        help_text=_("Until when the running attempt holds the key (none: expired)."),
+        verbose_name=_("lease until"),
     )
     attempt = models.PositiveSmallIntegerField(
-        default=1, help_text="1, plus one for each retry that took the key over."
+        default=1,
+        help_text=_("1, plus one for each retry that took the key over."),
+        verbose_name=_("attempt"),
     )
 
     class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "client", "key"], name="idempotency_key_unique_per_client"
@@ -117,12 +144,12 @@ class IdempotentRequest(TenantOwnedModel):
 
 
 class Event(models.TextChoices):
-    ORDER_CREATED = "order.created", "Order created"
-    ORDER_PROCESSED = "order.processed", "Order processed (paid)"
-    ORDER_CANCELED = "order.canceled", "Order canceled"
-    ORDER_EXPIRED = "order.expired", "Order expired"
-    ORDER_REFUNDED = "order.refunded", "Order refunded"
-    TEST = "webhook.test", "Test event"
+    ORDER_CREATED = "order.created", _("Order created")
+    ORDER_PROCESSED = "order.processed", _("Order processed (paid)")
+    ORDER_CANCELED = "order.canceled", _("Order canceled")
+    ORDER_EXPIRED = "order.expired", _("Order expired")
+    ORDER_REFUNDED = "order.refunded", _("Order refunded")
+    TEST = "webhook.test", _("Test event")
 
 
 SUBSCRIBABLE_EVENTS = [event for event in Event if event != Event.TEST]
@@ -131,23 +158,30 @@ SUBSCRIBABLE_EVENTS = [event for event in Event if event != Event.TEST]
 class WebhookEndpoint(TenantOwnedModel):
     """A partner's URL that receives signed events of one seller."""
 
-    url = models.URLField(max_length=500)
-    events = models.JSONField(default=list, help_text="The events it receives.")
-    description = models.CharField(max_length=200, blank=True)
-    secret = EncryptedTextField(help_text="Signs every delivery; shown once, when created.")
-    is_active = models.BooleanField(default=True)
+    url = models.URLField(max_length=500, verbose_name=_("url"))
+    events = models.JSONField(
+        default=list, help_text=_("The events it receives."), verbose_name=_("events")
+    )
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    secret = EncryptedTextField(
+        help_text=_("Signs every delivery; shown once, when created."), verbose_name=_("secret")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
     application = models.ForeignKey(
         oauth2_settings.APPLICATION_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The partner app that registered it, if one did.",
+        help_text=_("The partner app that registered it, if one did."),
+        verbose_name=_("application"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -158,24 +192,32 @@ class WebhookDelivery(TenantOwnedModel):
     """One event for one endpoint, and where its delivery stands."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed (no attempts left)"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed (no attempts left)")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
-    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
-    event_type = models.CharField(max_length=40, choices=Event.choices)
-    payload = models.JSONField(encoder=DjangoJSONEncoder)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempt_count = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False, verbose_name=_("event id"))
+    event_type = models.CharField(
+        max_length=40, choices=Event.choices, verbose_name=_("event type")
+    )
+    payload = models.JSONField(encoder=DjangoJSONEncoder, verbose_name=_("payload"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempt_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempt count"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
 
     class Meta:
-        verbose_name_plural = "webhook deliveries"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
@@ -192,14 +234,27 @@ class WebhookDelivery(TenantOwnedModel):
 class DeliveryAttempt(TenantOwnedModel):
     """One HTTP request of a delivery: what the endpoint answered and how long it took."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField()
-    error = models.CharField(max_length=200, blank=True, help_text="Why no answer came.")
-    response_body = models.TextField(blank=True, help_text="The first 1,000 characters.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    delivery = models.ForeignKey(
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        verbose_name=_("delivery"),
+    )
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    duration_ms = models.PositiveIntegerField(verbose_name=_("duration ms"))
+    error = models.CharField(
+        max_length=200, blank=True, help_text=_("Why no answer came."), verbose_name=_("error")
+    )
+    response_body = models.TextField(
+        blank=True, help_text=_("The first 1,000 characters."), verbose_name=_("response body")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["created_at"]
 
     @property

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PosConfig(AppConfig):
     name = "pos"
-    verbose_name = "Stores and points of sale"
+    verbose_name = _("Stores and points of sale")

@@ -1,31 +1,43 @@
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from pos import validators
 from tenants.models import TenantOwnedModel
 
 
 class SyncState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SYNCED = "synced", "Synced"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SYNCED = "synced", _("Synced")
+    FAILED = "failed", _("Failed")
 
 
 class SyncedWithMercadoPago(TenantOwnedModel):
     """A row mirrored in Mercado Pago: where its sync stands and Mercado Pago's last error."""
 
     sync_state = models.CharField(
-        max_length=8, choices=SyncState.choices, default=SyncState.PENDING, editable=False
+        max_length=8,
+        choices=SyncState.choices,
+        default=SyncState.PENDING,
+        editable=False,
+        verbose_name=_("sync state"),
     )
-    sync_error_code = models.CharField(max_length=100, blank=True, editable=False)
-    sync_error_message = models.TextField(blank=True, editable=False)
-    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    sync_error_code = models.CharField(
+        max_length=100, blank=True, editable=False, verbose_name=_("sync error code")
+    )
+    sync_error_message = models.TextField(
+        blank=True, editable=False, verbose_name=_("sync error message")
+    )
+    last_synced_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last synced at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
@@ -47,39 +59,46 @@ class SyncedWithMercadoPago(TenantOwnedModel):
 class Store(SyncedWithMercadoPago):
     """A seller's store ("sucursal") and its location, mirrored in Mercado Pago."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     external_id = models.CharField(
-        "external id",
+        _("external id"),
         max_length=60,
         validators=[validators.store_external_id],
-        help_text="Your id for the store: 1 to 60 letters and digits.",
+        help_text=_("Your id for the store: 1 to 60 letters and digits."),
     )
-    street_name = models.CharField(max_length=200)
-    street_number = models.CharField(max_length=20)
-    city = models.CharField(max_length=100)
-    state = models.CharField(max_length=100)
+    street_name = models.CharField(max_length=200, verbose_name=_("street name"))
+    street_number = models.CharField(max_length=20, verbose_name=_("street number"))
+    city = models.CharField(max_length=100, verbose_name=_("city"))
+    state = models.CharField(max_length=100, verbose_name=_("state"))
     latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
         validators=[MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("90"))],
+        verbose_name=_("latitude"),
     )
     longitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
         validators=[MinValueValidator(Decimal("-180")), MaxValueValidator(Decimal("180"))],
+        verbose_name=_("longitude"),
     )
-    reference = models.CharField(max_length=200, blank=True, help_text="A landmark.")
+    reference = models.CharField(
+        max_length=200, blank=True, help_text=_("A landmark."), verbose_name=_("reference")
+    )
     business_hours = models.JSONField(
         default=dict,
         blank=True,
         validators=[validators.validate_business_hours],
-        help_text='At most two ranges a day: {"monday": [{"open": "09:00", "close": "13:00"}]}',
+        help_text=_('At most two ranges a day: {"monday": [{"open": "09:00", "close": "13:00"}]}'),
+        verbose_name=_("business hours"),
     )
     mp_store_id = models.PositiveBigIntegerField(
-        "Mercado Pago store id", null=True, blank=True, editable=False
+        _("Mercado Pago store id"), null=True, blank=True, editable=False
     )
 
     class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -101,37 +120,50 @@ def new_display_token() -> str:
 class PointOfSale(SyncedWithMercadoPago):
     """A point of sale ("caja") of a store, with the fixed QR Mercado Pago gives it."""
 
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="points_of_sale")
-    name = models.CharField(max_length=44, help_text="Shorter than 45 characters.")
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="points_of_sale", verbose_name=_("store")
+    )
+    name = models.CharField(
+        max_length=44, help_text=_("Shorter than 45 characters."), verbose_name=_("name")
+    )
     external_id = models.CharField(
-        "external id",
+        _("external id"),
         max_length=39,
         validators=[validators.pos_external_id],
-        help_text="Your id for the POS: 1 to 39 letters and digits; it cannot change later.",
+        help_text=_("Your id for the POS: 1 to 39 letters and digits; it cannot change later."),
     )
     fixed_amount = models.BooleanField(
-        default=True, help_text="The buyer pays the order's amount and cannot type one."
+        default=True,
+        help_text=_("The buyer pays the order's amount and cannot type one."),
+        verbose_name=_("fixed amount"),
     )
     category = models.PositiveIntegerField(
-        "category (MCC)", null=True, blank=True, help_text="Gastronomy or gas station."
+        _("category (MCC)"), null=True, blank=True, help_text=_("Gastronomy or gas station.")
     )
     mp_pos_id = models.PositiveBigIntegerField(
-        "Mercado Pago POS id", null=True, blank=True, editable=False
+        _("Mercado Pago POS id"), null=True, blank=True, editable=False
     )
-    qr_code = models.TextField("fixed QR (EMVCo)", blank=True, editable=False)
-    qr_image_url = models.URLField(max_length=500, blank=True, editable=False)
-    qr_template_document_url = models.URLField(max_length=500, blank=True, editable=False)
-    qr_template_image_url = models.URLField(max_length=500, blank=True, editable=False)
+    qr_code = models.TextField(_("fixed QR (EMVCo)"), blank=True, editable=False)
+    qr_image_url = models.URLField(
+        max_length=500, blank=True, editable=False, verbose_name=_("qr image url")
+    )
+    qr_template_document_url = models.URLField(
+        max_length=500, blank=True, editable=False, verbose_name=_("qr template document url")
+    )
+    qr_template_image_url = models.URLField(
+        max_length=500, blank=True, editable=False, verbose_name=_("qr template image url")
+    )
     display_token = models.CharField(
         max_length=64,
         default=new_display_token,
         editable=False,
-        help_text="The secret part of the display page's URL; rotate it to revoke the old link.",
+        help_text=_("The secret part of the display page's URL; rotate it to revoke the old link."),
+        verbose_name=_("display token"),
     )
 
     class Meta:
-        verbose_name = "point of sale"
-        verbose_name_plural = "points of sale"
+        verbose_name = _("point of sale")
+        verbose_name_plural = _("points of sale")
         ordering = ["store__name", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -162,3 +194,56 @@ class PointOfSale(SyncedWithMercadoPago):
                 errors["category"] = error
         if errors:
             raise ValidationError(errors)
+
+
+class PosImport(TenantOwnedModel):
+    """A CSV of stores and points of sale uploaded in the admin: the file, how far its import
+    has gone, and its per-row report (``pos.imports``)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.TextField(_("content"), help_text=_("The uploaded CSV, as text."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
+    done = models.PositiveIntegerField(
+        default=0, help_text=_("Stores and POS sent so far."), verbose_name=_("done")
+    )
+    total = models.PositiveIntegerField(
+        default=0, help_text=_("Valid stores and POS to send."), verbose_name=_("total")
+    )
+    results = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("One entry per store and POS of each row."),
+        verbose_name=_("results"),
+    )
+    error = models.TextField(
+        blank=True, help_text=_("Why the import stopped, if it did."), verbose_name=_("error")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+
+    class Meta:
+        verbose_name = _("POS import")
+        verbose_name_plural = _("POS imports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -15,6 +15,7 @@ def pos_for_display_token(token: str) -> PointOfSale | None:
     with cross_tenant_scope():
         return (
             PointOfSale.objects.select_related("store", "tenant")
+            .defer("tenant__logo_png")
             .filter(display_token=token)
             .first()
         )

@@ -1,9 +1,10 @@
-"""Retries of Mercado Pago syncs: thin wrappers over the services, with backoff."""
+"""Retries of Mercado Pago syncs, with backoff, and CSV imports: thin wrappers over the services."""
 
 from celery import shared_task
+from django.utils import translation
 
-from pos import services
-from pos.models import PointOfSale, Store
+from pos import imports, services
+from pos.models import PointOfSale, PosImport, Store
 from tenants.task_base import TenantTask
 
 RETRY = {
@@ -32,3 +33,12 @@ def sync_pos(*, tenant, row_id: int) -> None:
 @shared_task(base=TenantTask, name="pos.delete_remote", **RETRY)
 def delete_remote(*, tenant, kind: str, mp_id: int) -> None:
     services.delete_remote(tenant=tenant, kind=kind, mp_id=mp_id)
+
+
+@shared_task(base=TenantTask, name="pos.run_import")
+def run_import(*, tenant, import_id: int, language: str) -> None:
+    """Import an uploaded CSV (``pos.imports.run``), its report in the uploader's language."""
+    pos_import = PosImport.objects.filter(pk=import_id).first()
+    if pos_import is not None:
+        with translation.override(language):
+            imports.run(tenant=tenant, pos_import=pos_import)

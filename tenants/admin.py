@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Value
+from django.utils.translation import gettext_lazy as _
 
+from merchant_platform.money import format_money, locale_for_request
 from tenants import services
 from tenants.admin_mixins import TenantOwnedAdmin
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
@@ -14,7 +17,7 @@ class UserAdmin(DjangoUserAdmin):
 
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Platform", {"fields": ("is_platform_staff",)}),
+        (_("Platform"), {"fields": ("is_platform_staff",)}),
     )
     list_display = (*DjangoUserAdmin.list_display, "is_platform_staff")
     list_filter = (*DjangoUserAdmin.list_filter, "is_platform_staff")
@@ -30,16 +33,27 @@ class UserAdmin(DjangoUserAdmin):
 class TenantAdmin(admin.ModelAdmin):
     """Platform staff manage every seller; a member sees the seller it acts for, read-only."""
 
-    list_display = ("name", "site", "status", "mp_user_id", "fee_percent", "fee_fixed", "fee_cap")
+    list_display = ("name", "site", "status", "mp_user_id", "fee_percent", "fixed_fee", "fee_limit")
     list_filter = ("status", "site")
     search_fields = ("name", "slug", "mp_user_id")
     prepopulated_fields = {"slug": ("name",)}
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        money_locale = Value(locale_for_request(request))  # the fee columns' format
+        queryset = super().get_queryset(request).annotate(money_locale=money_locale)
         if sees_every_tenant(request.user):
             return queryset
         return queryset.filter(pk=getattr(request.tenant, "pk", None))
+
+    @admin.display(description=_("marketplace fee (fixed amount)"), ordering="fee_fixed")
+    def fixed_fee(self, tenant: Tenant) -> str:
+        return format_money(tenant.fee_fixed, tenant.site_info.currency, tenant.money_locale)
+
+    @admin.display(description=_("marketplace fee cap"), ordering="fee_cap")
+    def fee_limit(self, tenant: Tenant) -> str:
+        if tenant.fee_cap is None:
+            return self.get_empty_value_display()
+        return format_money(tenant.fee_cap, tenant.site_info.currency, tenant.money_locale)
 
     def has_module_permission(self, request):
         if sees_every_tenant(request.user):
@@ -69,7 +83,9 @@ class MembershipForm(forms.ModelForm):
     ``invited_by`` (the signed-in user, set by the admin) decides which accounts may be added.
     """
 
-    email = forms.EmailField(required=False, help_text="The new member's e-mail address.")
+    email = forms.EmailField(
+        label=_("Email"), required=False, help_text=_("The new member's e-mail address.")
+    )
     invited_by = None
 
     class Meta:
@@ -177,7 +193,7 @@ class MercadoPagoCredentialAdmin(TenantOwnedAdmin):
         "refreshed_at",
     )
 
-    @admin.display(description="access token")
+    @admin.display(description=_("access token"))
     def masked_token(self, credential: MercadoPagoCredential) -> str:
         return f"…{credential.access_token_tail}"
 

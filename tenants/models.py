@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from tenants.crypto import EncryptedTextField
 from tenants.roles import Capability, Role, role_can
@@ -13,12 +14,12 @@ from tenants.sites import SITES, Site, SiteInfo
 LANGUAGE_CHOICES = [("es", "Español"), ("pt-br", "Português"), ("en", "English")]
 """The languages a person can choose; Spanish is worded for the seller's country."""
 
-ORDER_API_CHOICES = [("v1", "Orders API (/v1/orders)"), ("instore", "Legacy in-store QR API")]
+ORDER_API_CHOICES = [("v1", _("Orders API (/v1/orders)")), ("instore", _("Legacy in-store QR API"))]
 """``orders.models.Api``'s values, which the seller's defaults name (tenants imports no orders)."""
 
 QR_MODE_CHOICES = [
-    ("dynamic", "Dynamic QR (one per order)"),
-    ("hybrid", "Hybrid (dynamic QR and the POS's printed QR)"),
+    ("dynamic", _("Dynamic QR (one per order)")),
+    ("hybrid", _("Hybrid (dynamic QR and the POS's printed QR)")),
 ]
 """The modes a cashier's order can take (``orders.models.Mode``'s, without the static one)."""
 
@@ -28,77 +29,97 @@ class User(AbstractUser):
 
     is_platform_staff = models.BooleanField(
         default=False,
-        help_text="The integrator's own staff: may see and manage every seller.",
+        help_text=_("The integrator's own staff: may see and manage every seller."),
+        verbose_name=_("is platform staff"),
     )
     language = models.CharField(
         max_length=8,
         blank=True,
-        choices=[("", "The seller's language"), *LANGUAGE_CHOICES],
-        help_text="The language of the pages and e-mails for this person.",
+        choices=[("", _("The seller's language")), *LANGUAGE_CHOICES],
+        help_text=_("The language of the pages and e-mails for this person."),
+        verbose_name=_("language"),
     )
+
+
+class SellerManager(models.Manager):
+    """Sellers without their logo's bytes, which only the pages that show it read."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer("logo_png")
 
 
 class Tenant(models.Model):
     """A seller: the unit of isolation. Every tenant-owned row points here."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    slug = models.SlugField(max_length=60, unique=True, verbose_name=_("slug"))
     site = models.CharField(
-        "Mercado Pago site", max_length=3, choices=Site.choices, help_text="Fixes the country."
+        _("Mercado Pago site"),
+        max_length=3,
+        choices=Site.choices,
+        help_text=_("Fixes the country."),
     )
     mp_user_id = models.PositiveBigIntegerField(
-        "Mercado Pago user id",
+        _("Mercado Pago user id"),
         null=True,
         blank=True,
         unique=True,
-        help_text="Set when the seller connects its Mercado Pago account.",
+        help_text=_("Set when the seller connects its Mercado Pago account."),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
     fee_percent = models.DecimalField(
-        "marketplace fee (%)",
+        _("marketplace fee (%)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     fee_fixed = models.DecimalField(
-        "marketplace fee (fixed amount)",
+        _("marketplace fee (fixed amount)"),
         max_digits=12,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     fee_cap = models.DecimalField(
-        "marketplace fee cap",
+        _("marketplace fee cap"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="The most the fee may be on one order; empty for no cap.",
+        help_text=_("The most the fee may be on one order; empty for no cap."),
     )
     order_api = models.CharField(
-        "Mercado Pago API for cashier orders",
+        _("Mercado Pago API for cashier orders"),
         max_length=10,
         choices=ORDER_API_CHOICES,
         default="v1",
     )
     qr_mode = models.CharField(
-        "QR mode for cashier orders", max_length=10, choices=QR_MODE_CHOICES, default="dynamic"
+        _("QR mode for cashier orders"), max_length=10, choices=QR_MODE_CHOICES, default="dynamic"
     )
     logo_png = models.BinaryField(
-        blank=True, default=b"", help_text="The seller's logo, re-encoded as a small PNG."
+        blank=True,
+        default=b"",
+        help_text=_("The seller's logo, re-encoded as a small PNG."),
+        verbose_name=_("logo png"),
     )
-    logo_updated_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    logo_updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("logo updated at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    objects = SellerManager()
 
     class Meta:
-        verbose_name = "seller"
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -151,7 +172,9 @@ class Tenant(models.Model):
 class TenantOwnedModel(models.Model):
     """Base of every tenant-owned model: a non-null tenant and a fail-closed default manager."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant")
+    )
 
     objects = TenantManager()
 
@@ -168,12 +191,18 @@ class TenantOwnedModel(models.Model):
 class Membership(TenantOwnedModel):
     """A user's role in one tenant."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("tenant")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, verbose_name=_("role"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["tenant", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
@@ -195,28 +224,35 @@ class MercadoPagoCredential(TenantOwnedModel):
     """
 
     class Source(models.TextChoices):
-        OAUTH = "oauth", "OAuth (integrator's application)"
-        MANUAL = "manual", "Access token of the seller's own application"
+        OAUTH = "oauth", _("OAuth (integrator's application)")
+        MANUAL = "manual", _("Access token of the seller's own application")
 
     class Status(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        CONNECTED = "connected", _("Connected")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
 
-    source = models.CharField(max_length=10, choices=Source.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
-    mp_user_id = models.PositiveBigIntegerField("Mercado Pago user id")
-    access_token = EncryptedTextField()
-    refresh_token = EncryptedTextField(blank=True)
-    access_token_tail = models.CharField(max_length=4, help_text="The token's last characters.")
-    public_key = models.CharField(max_length=120, blank=True)
-    scope = models.CharField(max_length=200, blank=True)
-    live_mode = models.BooleanField(default=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    connected_at = models.DateTimeField(auto_now_add=True)
-    refreshed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, verbose_name=_("source"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.CONNECTED, verbose_name=_("status")
+    )
+    mp_user_id = models.PositiveBigIntegerField(_("Mercado Pago user id"))
+    access_token = EncryptedTextField(verbose_name=_("access token"))
+    refresh_token = EncryptedTextField(blank=True, verbose_name=_("refresh token"))
+    access_token_tail = models.CharField(
+        max_length=4,
+        help_text=_("The token's last characters."),
+        verbose_name=_("access token tail"),
+    )
+    public_key = models.CharField(max_length=120, blank=True, verbose_name=_("public key"))
+    scope = models.CharField(max_length=200, blank=True, verbose_name=_("scope"))
+    live_mode = models.BooleanField(default=False, verbose_name=_("live mode"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    connected_at = models.DateTimeField(auto_now_add=True, verbose_name=_("connected at"))
+    refreshed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refreshed at"))
 
     class Meta:
-        verbose_name = "Mercado Pago connection"
+        verbose_name = _("Mercado Pago connection")
+        verbose_name_plural = _("Mercado Pago connections")
         constraints = [
             models.UniqueConstraint(fields=["tenant"], name="one_mercadopago_credential_per_tenant")
         ]

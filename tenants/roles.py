@@ -3,13 +3,15 @@
 from enum import StrEnum
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    CASHIER = "cashier", "Cashier"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    CASHIER = "cashier", pgettext_lazy("role", "Cashier")  # the link "Cashier" is a verb
+    VIEWER = "viewer", _("Viewer")
 
 
 class Capability(StrEnum):
@@ -21,6 +23,7 @@ class Capability(StrEnum):
     MANAGE_INTEGRATIONS = "manage_integrations"  # partner apps and webhook endpoints
     MANAGE_CREDENTIALS = "manage_credentials"  # Mercado Pago connection
     MANAGE_MEMBERS = "manage_members"
+    MANAGE_SELLER = "manage_seller"  # the seller's settings: cashier order defaults, logo
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -50,3 +53,13 @@ def sees_every_tenant(user) -> bool:
 def role_can(role: str | None, capability: Capability) -> bool:
     """Whether a member with ``role`` (None: not a member) may do ``capability``."""
     return role is not None and capability in ROLE_CAPABILITIES[role]
+
+
+def works_at_the_counter(user, role: str | None) -> bool:
+    """Cashiers: members who create orders but manage nothing. They start on the cashier page;
+    owners, managers and platform staff start in the admin."""
+    return (
+        not sees_every_tenant(user)
+        and role_can(role, Capability.CREATE_ORDERS)
+        and not role_can(role, Capability.MANAGE_STORES)
+    )

@@ -20,12 +20,12 @@ def tenant_b(db):
 
 @pytest.fixture
 def owner_a(tenant_a):
-    return make_member(tenant_a, "owner", "owner-a")
+    return make_member(tenant_a, "owner", "owner-a", language="en")
 
 
 @pytest.fixture
 def owner_b(tenant_b):
-    return make_member(tenant_b, "owner", "owner-b")
+    return make_member(tenant_b, "owner", "owner-b", language="en")
 
 
 @pytest.fixture(autouse=True)

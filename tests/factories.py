@@ -26,7 +26,7 @@ from partners.models import (
     WebhookEndpoint,
 )
 from partners.services import install_application
-from pos.models import PointOfSale, Store
+from pos.models import PointOfSale, PosImport, Store
 from sandbox.seed import SITES as SANDBOX_SITES
 from sandbox.seed import seller_access_token
 from tenants import oauth, services
@@ -54,8 +54,11 @@ def make_tenant(name: str | None = None, site: str = "MLA", **fields) -> Tenant:
     return tenant
 
 
-def make_member(tenant: Tenant, role: str = Role.OWNER, username: str | None = None) -> User:
-    user = make_user(username)
+def make_member(
+    tenant: Tenant, role: str = Role.OWNER, username: str | None = None, language: str = ""
+) -> User:
+    """A member of ``tenant``; ``language`` "" reads the pages in the seller's language."""
+    user = make_user(username, language=language)
     services.add_member(tenant=tenant, user=user, role=role)
     return user
 
@@ -262,6 +265,11 @@ def _delivery_attempt(tenant: Tenant) -> DeliveryAttempt:
         )
 
 
+def _pos_import(tenant: Tenant) -> PosImport:
+    with tenant_scope(tenant):
+        return PosImport.objects.create(tenant=tenant, file_name="pos.csv", content="")
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Membership: _membership,
     MercadoPagoCredential: _credential,
@@ -279,4 +287,5 @@ TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     WebhookEndpoint: make_webhook_endpoint,
     WebhookDelivery: make_webhook_delivery,
     DeliveryAttempt: _delivery_attempt,
+    PosImport: _pos_import,
 }

@@ -17,16 +17,16 @@ def page(chromium, live_server):  # noqa: F811
     context.close()
 
 
-def _sign_in(page, username):
+def _sign_in(page, username, lands_on="/admin/"):
     page.goto("/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
+    page.wait_for_url(f"**{lands_on}")
 
 
 def test_a_cashier_signs_in_and_sees_only_its_seller(page):
-    _sign_in(page, "cashier.br")
+    _sign_in(page, "cashier.br", lands_on="/cashier/")
     assert "Padaria Bom Dia" in page.inner_text("#tenant-switcher")
     page.goto("/admin/tenants/membership/")
     members = page.inner_text("#result_list")

@@ -27,7 +27,7 @@ def _credential(tenant) -> MercadoPagoCredential:
 
 
 def test_an_owner_sees_the_status_and_a_masked_tail_never_the_token(client, connected):
-    client.force_login(make_member(connected, Role.OWNER))
+    client.force_login(make_member(connected, Role.OWNER, language="en"))
     credential = _credential(connected)
     change = reverse("admin:tenants_mercadopagocredential_change", args=[credential.pk])
     for page in (CHANGELIST, change):
@@ -52,7 +52,7 @@ def test_platform_staff_see_every_sellers_credential(client, connected):
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.CASHIER, Role.VIEWER])
 def test_other_members_do_not_see_the_credential(client, connected, role):
-    client.force_login(make_member(connected, role))
+    client.force_login(make_member(connected, role, language="en"))
     credential = _credential(connected)
     assert "Mercado Pago connections" not in client.get(INDEX).text
     assert client.get(CHANGELIST).status_code == 403
@@ -61,7 +61,7 @@ def test_other_members_do_not_see_the_credential(client, connected, role):
 
 
 def test_deleting_the_credential_disconnects_the_seller(client, connected):
-    client.force_login(make_member(connected, Role.OWNER))
+    client.force_login(make_member(connected, Role.OWNER, language="en"))
     credential = _credential(connected)
     delete = reverse("admin:tenants_mercadopagocredential_delete", args=[credential.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302

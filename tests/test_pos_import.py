@@ -123,15 +123,15 @@ def test_bad_rows_are_reported_with_their_reasons(seller, tmp_path):
 
     report = run_import(seller, write_csv(tmp_path / "bad.csv", rows))
 
-    assert "line 3: POS S1-P2: external_id:" in report
-    assert "line 4: POS S1P3: name:" in report
-    assert "line 5: POS S1P4: category: Category 5611203 is not valid in MLA" in report
-    assert "line 6: store S2: latitude:" in report
-    assert "line 7: store S3: business_hours: monday: 18:00 must be before 09:00." in report
-    assert "line 8: POS S4P1: fixed_amount: use true or false" in report
-    assert "line 9: store S5: latitude: Mercado Pago refused it" in report
-    assert "line 10: POS S1P1: appears on more than one row" in report
-    assert "line 2: POS S1P1: appears on more than one row" in report
+    assert "Row 3: POS S1-P2: external_id:" in report
+    assert "Row 4: POS S1P3: name:" in report
+    assert "Row 5: POS S1P4: category: Category 5611203 is not valid in MLA" in report
+    assert "Row 6: store S2: latitude:" in report
+    assert "Row 7: store S3: business_hours: monday: 18:00 must be before 09:00." in report
+    assert "Row 8: POS S4P1: fixed_amount: use true or false" in report
+    assert "Row 9: store S5: latitude: Mercado Pago refused it" in report
+    assert "Row 10: POS S1P1: appears on more than one row" in report
+    assert "Row 2: POS S1P1: appears on more than one row" in report
     with tenant_scope(seller):
         assert set(Store.objects.values_list("external_id", flat=True)) == {"S1", "S4"}
         assert not PointOfSale.objects.exists()
@@ -146,3 +146,42 @@ def test_a_seller_without_mercado_pago_is_refused(tmp_path):
     seller = make_tenant(site="MLA")
     with pytest.raises(CommandError, match="has not connected"):
         call_command("import_pos", write_csv(tmp_path / "x.csv", [row(1, 1)]), tenant=seller.slug)
+
+
+def test_a_row_with_empty_coordinates_is_counted_as_failed_with_what_to_do(seller, tmp_path):
+    rows = [row(1, 1), row(2, 1, latitude="", longitude=""), row(3, None, longitude="")]
+
+    report = run_import(seller, write_csv(tmp_path / "empty.csv", rows))
+
+    assert "Stores: 1 created, 0 updated, 0 unchanged, 2 failed" in report
+    assert "Points of sale: 1 created, 0 updated, 0 unchanged, 1 failed" in report
+    assert (
+        "Row 3: store S2: latitude and longitude are empty: give both, in decimal degrees" in report
+    )
+    assert "Row 3: POS S2P1: its store is invalid" in report
+    assert "Row 4: store S3: longitude is empty: give both" in report
+
+
+def test_a_csv_saved_by_excel_in_spanish_imports(seller, tmp_path):
+    """Semicolons, a UTF-8 BOM, decimal commas and a blank line at the end."""
+    header = ";".join(COLUMNS)
+    values = row(1, 1, store_name="Café Ñandú", latitude="-34,603722", longitude="-58,381592")
+    line = ";".join(values[c] if c != "business_hours" else "" for c in COLUMNS)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\ufeff" + f"{header}\r\n{line}\r\n" + ";" * 13 + "\r\n").encode())
+
+    report = run_import(seller, str(path))
+
+    assert "Stores: 1 created" in report
+    assert "Points of sale: 1 created" in report
+    with tenant_scope(seller):
+        store = Store.objects.get(external_id="S1")
+    assert store.name == "Café Ñandú"
+    assert str(store.latitude) == "-34.603722"
+
+
+def test_a_file_that_is_not_utf8_is_refused(seller, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(",".join(COLUMNS).encode() + "\nCafé".encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        run_import(seller, str(path))

@@ -36,7 +36,7 @@ def seller():
 
 @pytest.fixture
 def manager(seller):
-    return make_member(seller, "manager")
+    return make_member(seller, "manager", language="en")
 
 
 @pytest.fixture

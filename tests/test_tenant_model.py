@@ -90,3 +90,13 @@ def test_the_sellers_order_defaults_name_the_orders_apis_and_modes():
     assert dict(QR_MODE_CHOICES) == {
         mode: label for mode, label in Mode.choices if mode != Mode.STATIC
     }
+
+
+@pytest.mark.django_db
+def test_a_sellers_logo_is_read_only_by_whom_shows_it():
+    tenant = Tenant.objects.create(name="Logo", slug="logo", site="MLA", logo_png=b"\x89PNG")
+    loaded = Tenant.objects.get(pk=tenant.pk)
+    assert loaded.get_deferred_fields() == {"logo_png"}
+    loaded.name = "Renamed"
+    loaded.save()  # saves what was loaded, never an empty logo over the stored one
+    assert bytes(Tenant.objects.get(pk=tenant.pk).logo_png) == b"\x89PNG"

@@ -14,6 +14,7 @@ import shutil
 import sys
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urljoin
 
 import zxingcpp
 from PIL import Image
@@ -23,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 from tests.browser import CHROMIUM_ARGS  # noqa: E402 (the browser tests' flags)
 
+DISPLAY_VIEWPORT = {"width": 1280, "height": 800}  # a landscape tablet at the counter
 PASSWORD = "demo-pass-123"  # noqa: S105 (the demo accounts' public password)
 # (amount as an Argentine cashier types it, description, QR mode, API, what the buyer does)
 ORDERS = [
@@ -55,7 +57,7 @@ def main() -> None:
                 display.locator("#canceled").wait_for(state="visible", timeout=15_000)
             if outcome == "show":
                 display.screenshot(path=HERE / "display-paid.png")
-            display.close()
+            display.context.close()
         owner = signed_in(browser, base_url, "owner.ar", "/admin/orders/order/")
         owner.screenshot(path=HERE / "order-admin.png")
         owner.goto("/admin/dashboard/")
@@ -85,8 +87,8 @@ def create_order(cashier: Page, amount: str, description: str, mode: str, api: s
     cashier.select_option("#id_api", api)
     cashier.click("#cashier-form input[type=submit]")
     cashier.wait_for_url("**/cashier/?order=*")
-    display = cashier.context.new_page()
-    display.goto(cashier.get_attribute("a[href*='/display/']", "href"))
+    display = cashier.context.browser.new_page(viewport=DISPLAY_VIEWPORT)
+    display.goto(urljoin(cashier.url, cashier.get_attribute("a[href*='/display/']", "href")))
     display.locator("#qr svg").wait_for()
     return display
 

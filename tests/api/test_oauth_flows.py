@@ -386,7 +386,7 @@ def test_deny_sends_the_user_back_with_access_denied(browser, partner, tenant_a,
 def test_a_cashier_or_viewer_has_no_seller_to_choose_and_cannot_authorize(
     browser, partner, tenant_a, role
 ):
-    member = make_member(tenant_a, role)
+    member = make_member(tenant_a, role, language="en")
     page = consent_page(browser, partner, member.username)
     form = form_of(page.text, "authorizationForm")
 
@@ -427,7 +427,7 @@ def test_a_member_of_two_sellers_picks_one_and_the_token_acts_for_it_only(
 
 
 def test_a_seller_the_user_does_not_manage_cannot_be_posted(browser, partner, tenant_a, tenant_b):
-    owner = make_member(tenant_a, Role.OWNER)
+    owner = make_member(tenant_a, Role.OWNER, language="en")
     page = consent_page(browser, partner, owner.username)
 
     forced = browser.submit(page, "authorizationForm", tenant=str(tenant_b.pk), allow="Allow")

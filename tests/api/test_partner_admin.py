@@ -79,7 +79,7 @@ def test_a_member_sees_the_connected_apps_of_their_seller_only(
 ):
     ours = consented(tenant_a, owner_a)
     theirs = make_grant(tenant_b)
-    client = signed_in(make_member(tenant_a, Role.VIEWER))
+    client = signed_in(make_member(tenant_a, Role.VIEWER, language="en"))
 
     page = client.get(GRANTS)
 
@@ -121,7 +121,7 @@ def test_revoking_a_connected_app_ends_its_tokens_at_once(tenant_a, tenant_b, ro
     token = issue_token(tenant_a, frozenset({"orders:read"}))
     theirs_token = issue_token(tenant_b, frozenset({"orders:read"}))
     ours, theirs = grant_of(tenant_a), grant_of(tenant_b)
-    client = signed_in(make_member(tenant_a, role))
+    client = signed_in(make_member(tenant_a, role, language="en"))
     assert '<option value="revoke">Revoke access</option>' in client.get(GRANTS).text
 
     response = revoke(client, ours, theirs)  # tenant B's id slipped into the selection
@@ -137,7 +137,7 @@ def test_revoking_a_connected_app_ends_its_tokens_at_once(tenant_a, tenant_b, ro
 @pytest.mark.parametrize("role", [Role.CASHIER, Role.VIEWER])
 def test_cashiers_and_viewers_can_neither_revoke_nor_install(tenant_a, role):
     token = issue_token(tenant_a, frozenset({"orders:read"}))
-    client = signed_in(make_member(tenant_a, role))
+    client = signed_in(make_member(tenant_a, role, language="en"))
 
     assert "Revoke access" not in client.get(GRANTS).text
     revoke(client, grant_of(tenant_a))
@@ -253,7 +253,7 @@ def attempted_delivery(tenant, url: str):
 def test_a_member_sees_their_sellers_webhook_deliveries_and_attempts_read_only(tenant_a, tenant_b):
     ours = attempted_delivery(tenant_a, "https://erp.example.com/hooks")
     theirs = attempted_delivery(tenant_b, "https://padaria.example.com/hooks")
-    client = signed_in(make_member(tenant_a, Role.VIEWER))
+    client = signed_in(make_member(tenant_a, Role.VIEWER, language="en"))
 
     endpoints = client.get(ENDPOINTS)
     assert "https://erp.example.com/hooks" in endpoints.text

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_another_sellers_order_and_pos_are_out_of_reach_by_url(chromium, live_server):  # noqa: F811
     seller_a, seller_b = make_tenant("Seller A"), make_tenant("Seller B", site="MLB")
-    make_member(seller_a, "owner", "owner-of-a")
+    make_member(seller_a, "owner", "owner-of-a", language="en")
     own = make_order(
         seller_a, pos=make_pos(seller_a, name="Caja propia"), external_reference="own-order"
     )

@@ -5,6 +5,8 @@ creating the order, and an entry that could mean two amounts is refused and crea
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from orders.models import Order
 from pos import services as pos_services
@@ -60,11 +62,18 @@ def test_an_argentine_cashier_types_a_decimal_comma(chromium, live_server):  # n
     assert orders_of(seller) == [Decimal("1500.50"), Decimal("1500.50")]
 
     charge(first, "1,505")  # 1.505 with three decimals in Argentina: not guessed
-    assert preview.inner_text() == "Not an amount in this format: type it like 1.500,50"
+    assert preview.inner_text() == preview.get_attribute("data-invalid")  # in the seller's words
+    assert preview.inner_text().endswith("1.500,50")
     page.set_viewport_size({"width": 390, "height": 844})
     page.click("#cashier-form input[type=submit]")
     page.wait_for_load_state()
-    assert "ARS amounts have at most 2 decimals, like 1.500,50." in page.inner_text(".errorlist")
+    with translation.override("es-ar"):  # the seller's language
+        too_many = gettext(
+            "%(currency)s amounts have at most %(places)d decimals, like %(example)s."
+        )
+    assert too_many % {"currency": "ARS", "places": 2, "example": "1.500,50"} in page.inner_text(
+        ".errorlist"
+    )
     assert orders_of(seller) == [Decimal("1500.50"), Decimal("1500.50")]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()

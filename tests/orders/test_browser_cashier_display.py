@@ -48,7 +48,6 @@ def test_a_cashier_order_is_scanned_from_the_display_paid_and_shown_paid(
     page.select_option("#id_pos", str(pos.pk))
     page.fill("#id_amount", "85,00")
     page.fill("#id_description", "Mesa 7")
-    page.select_option("#id_mode", "dynamic")
     page.click("#cashier-form input[type=submit]")
     page.wait_for_url("**/cashier/?order=*")
     with tenant_scope(seller):

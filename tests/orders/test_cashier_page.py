@@ -4,10 +4,14 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from orders import services
 from orders.models import Order, Status
 from sandbox import models as sandbox_models
+from tenants.models import Tenant
 from tenants.scope import tenant_scope
 from tests.factories import make_connected_tenant, make_member
 from tests.orders.conftest import pay, synced_pos
@@ -20,15 +24,18 @@ def signed_in(tenant, role: str) -> Client:
 
 
 def create(client: Client, pos, **fields):
-    values = {"pos": pos.pk, "amount": "85,00", "description": "Table 7", "mode": "dynamic"}
-    return client.post("/cashier/", values | {"api": "v1"} | fields)
+    values = {"pos": pos.pk, "amount": "85,00", "description": "Table 7"}
+    return client.post("/cashier/", values | fields)
 
 
 @pytest.mark.parametrize(("api", "mode"), [("v1", "dynamic"), ("instore", "hybrid")])
-def test_a_cashier_creates_an_order_and_sees_its_qr(seller, pos, api, mode):
+def test_a_cashier_creates_an_order_with_the_sellers_defaults_and_sees_its_qr(
+    seller, pos, api, mode
+):
+    Tenant.objects.filter(pk=seller.pk).update(order_api=api, qr_mode=mode)
     cashier = signed_in(seller, "cashier")
 
-    response = create(cashier, pos, api=api, mode=mode)
+    response = create(cashier, pos, api="instore" if api == "v1" else "v1", mode="static")
 
     with tenant_scope(seller):
         order = Order.objects.get()
@@ -57,7 +64,7 @@ def test_the_page_watches_the_order_turn_paid(seller, pos, client):
 
     assert cashier.get(status_url).json() == {
         "status": "processed",
-        "status_display": "Processed (paid)",
+        "status_display": "Procesado (pagado)",  # in the cashier's language: the seller's
     }
 
 
@@ -67,7 +74,17 @@ def test_a_cashier_cancels_the_order(seller, pos):
     with tenant_scope(seller):
         order = Order.objects.get()
 
-    response = cashier.post(f"/cashier/orders/{order.uid}/cancel")
+    unconfirmed = cashier.post(f"/cashier/orders/{order.uid}/cancel")
+
+    assert unconfirmed["Location"] == f"/cashier/?order={order.uid}&cancel=ask"
+    with tenant_scope(seller):
+        assert Order.objects.get().status == Status.CREATED  # nothing happens unconfirmed
+    asking = cashier.get(unconfirmed["Location"]).content.decode()
+    assert '<dialog id="cancel-dialog"' in asking
+    assert 'aria-describedby="cancel-dialog-text" open>' in asking
+    assert 'name="confirm" value="yes"' in asking
+
+    response = cashier.post(f"/cashier/orders/{order.uid}/cancel", {"confirm": "yes"})
 
     assert response.status_code == 302
     with tenant_scope(seller):
@@ -78,7 +95,8 @@ def test_an_invalid_amount_is_shown_on_the_form_and_nothing_is_created(seller, p
     response = create(signed_in(seller, "cashier"), pos, amount="0")
 
     assert response.status_code == 200
-    assert b"Type an amount more than 0." in response.content
+    with translation.override("es-ar"):  # the seller's language
+        assert escape(gettext("Type an amount more than 0.")) in response.content.decode()
     with tenant_scope(seller):
         assert not Order.objects.exists()
 
@@ -104,7 +122,8 @@ def test_another_sellers_pos_and_orders_are_out_of_reach(seller, pos):
     assert create(other_cashier, pos).status_code == 200  # not a choice: the form refuses it
     assert other_cashier.get(f"/cashier/?order={order.uid}").status_code == 404
     assert other_cashier.get(f"/cashier/orders/{order.uid}/status.json").status_code == 404
-    assert other_cashier.post(f"/cashier/orders/{order.uid}/cancel").status_code == 404
+    cancel = other_cashier.post(f"/cashier/orders/{order.uid}/cancel", {"confirm": "yes"})
+    assert cancel.status_code == 404
     with tenant_scope(seller):
         assert Order.objects.get().status == Status.CREATED
 

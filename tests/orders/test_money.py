@@ -3,8 +3,11 @@ refused rather than guessed when they could mean two things."""
 
 import contextlib
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,6 +18,7 @@ from merchant_platform.money import (
     format_money,
     format_number,
     locale_for,
+    locale_for_request,
     locale_for_site,
     parse_typed_amount,
 )
@@ -215,17 +219,26 @@ def test_no_entry_means_one_amount_in_spanish_and_another_in_english(typed):
     ("site", "language", "locale"),
     [
         ("MLA", "", "es-AR"),
+        ("MLA", "es", "es-AR"),
         ("MLA", "en", "en"),
         ("MLB", "es", "es-419"),
-        (None, "", "en"),
+        ("MLM", "pt-br", "pt-BR"),
         (None, "pt-br", "pt-BR"),
+        (None, "es", "es-419"),
     ],
 )
 def test_a_requests_money_locale_is_its_persons_language_at_its_seller(site, language, locale):
-    from types import SimpleNamespace
-
-    from merchant_platform.money import locale_for_request
-
     tenant = SimpleNamespace(site=site) if site else None
     request = SimpleNamespace(user=SimpleNamespace(language=language), tenant=tenant)
-    assert locale_for_request(request) == locale
+    with translation.override("en"):
+        assert locale_for_request(request) == locale
+
+
+@pytest.mark.parametrize(
+    ("page_language", "locale"), [("pt-br", "pt-BR"), ("es-ar", "es-AR"), ("en", "en")]
+)
+def test_a_signed_out_pages_money_locale_follows_the_pages_language(page_language, locale):
+    """With no seller and no choice, as LocaleMiddleware read it from the browser."""
+    request = SimpleNamespace(user=AnonymousUser(), tenant=None)
+    with translation.override(page_language):
+        assert locale_for_request(request) == locale

@@ -11,8 +11,9 @@ from sandbox.seed import seller_access_token as sandbox_token
 from tenants.roles import Role
 from tenants.scope import tenant_scope
 from tenants.services import connect_with_access_token, disconnect
-from tests.factories import make_connected_tenant, make_member, make_order, make_user
+from tests.factories import make_connected_tenant, make_order, make_user
 from tests.orders.conftest import pay
+from tests.orders.test_order_admin_actions import member
 from tests.orders.test_webhooks import deliver, new_order, payments_of, reload, webhook_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
@@ -47,7 +48,7 @@ def other_seller(db):
 
 
 def staff():
-    return make_user(is_staff=True, is_superuser=True)
+    return make_user(is_staff=True, is_superuser=True, language="en")
 
 
 def inbox_row(tenant=None, **fields) -> Notification:
@@ -59,7 +60,7 @@ def inbox_row(tenant=None, **fields) -> Notification:
 
 
 def test_the_order_page_shows_its_mercado_pago_calls_to_its_sellers_member(client, seller, paid):
-    client.force_login(make_member(seller, Role.VIEWER))
+    client.force_login(member(seller, Role.VIEWER))
     response = client.get(order_page(paid))
 
     assert response.status_code == 200
@@ -95,7 +96,7 @@ def test_the_order_page_shows_its_mercado_pago_calls_to_its_sellers_member(clien
 
 
 def test_another_sellers_member_cannot_reach_the_order_by_url(client, paid, other_seller):
-    client.force_login(make_member(other_seller, Role.OWNER))
+    client.force_login(member(other_seller, Role.OWNER))
     response = client.get(order_page(paid), follow=True)
     assert "doesn\u2019t exist" in response.text
     assert paid.mp_order_id not in response.text
@@ -126,7 +127,7 @@ def _notification_row(seller) -> str:
     ("changelist", "make_row"), [(ORDERS, _order_row), (NOTIFICATIONS, _notification_row)]
 )
 def test_the_list_pages_cost_no_query_per_row(client, seller, who, changelist, make_row):
-    client.force_login(make_member(seller, Role.VIEWER) if who == "member" else staff())
+    client.force_login(member(seller, Role.VIEWER) if who == "member" else staff())
     shown = [make_row(seller)]
     client.get(changelist)
     with CaptureQueriesContext(connection) as few:
@@ -145,7 +146,7 @@ def test_the_notification_admin_shows_a_seller_only_its_own_rows(client, seller,
     ours = inbox_row(seller, resource_id="ORD-OURS")
     theirs = inbox_row(other_seller, resource_id="ORD-THEIRS")
     nobodys = inbox_row(None, status=S.REJECTED, resource_id="ORD-NOBODY")
-    client.force_login(make_member(seller, Role.VIEWER))
+    client.force_login(member(seller, Role.VIEWER))
 
     page = client.get(NOTIFICATIONS).text
     assert "ORD-OURS" in page
@@ -203,7 +204,7 @@ def test_the_replay_action_processes_a_failed_row_once_the_cause_is_gone(
     rejected = inbox_row(seller, status=S.REJECTED)
     connect_with_access_token(tenant=seller, access_token=sandbox_token("MLA"))
 
-    client.force_login(make_member(seller, Role.OWNER) if who == "owner" else staff())
+    client.force_login(member(seller, Role.OWNER) if who == "owner" else staff())
     with committed():
         response = _replay(client, failed, rejected)
 
@@ -218,7 +219,7 @@ def test_the_replay_action_processes_a_failed_row_once_the_cause_is_gone(
 
 def test_a_cashier_may_look_at_the_inbox_but_not_replay(client, seller, committed):
     row = inbox_row(seller, status=S.FAILED, resource_id="ORD-FAILED")
-    client.force_login(make_member(seller, Role.CASHIER))
+    client.force_login(member(seller, Role.CASHIER))
     page = client.get(NOTIFICATIONS).text
     assert "ORD-FAILED" in page
     assert 'value="replay"' not in page

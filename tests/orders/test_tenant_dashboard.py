@@ -87,8 +87,8 @@ def test_the_dashboard_sums_todays_payments_per_store_and_pos(client, tenant_a):
         ("Norte · Caja 1", 1, Decimal("50.00")),
     ]
     assert dashboard.open_count == 1
-    assert "ARS 350.31" in page
-    assert "ARS 50.00" in page  # a whole sum keeps its cents
+    assert "ARS\u00a0350,31" in page  # in the viewer's locale (the seller's: es-AR)
+    assert "ARS\u00a050,00" in page  # a whole sum keeps its cents
 
 
 def test_open_orders_failed_syncs_and_notifications_are_listed_with_links(client, tenant_a):
