@@ -35,3 +35,19 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on ``page``, each with its rule and elements."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        f"{violation['id']}: {violation['help']} {[node['target'] for node in violation['nodes']]}"
+        for violation in Axe().run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def fits_its_width(page) -> bool:
+    """Whether ``page`` shows without horizontal scrolling."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

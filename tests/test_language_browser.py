@@ -3,9 +3,12 @@ Portuguese and the admin and the cashier page follow; without a choice, a seller
 worded as its country speaks ("vos" in Argentina, "tú" in Mexico)."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_connected_tenant, make_member
 from tests.orders.conftest import synced_pos
 
@@ -27,15 +30,6 @@ def sign_in(chromium, live_server, site: str, role: str, username: str, next_url
     page.click("input[type=submit]")
     page.wait_for_url(f"**{next_url}")
     return seller, person, context, page
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        violation["id"]
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_cashier_chooses_portuguese_and_the_admin_and_the_cashier_page_follow(
@@ -77,7 +71,7 @@ def test_the_language_page_fits_a_phone(chromium, live_server):  # noqa: F811
     page.goto("/accounts/language/")
 
     assert "Escolha o idioma das suas páginas" in page.inner_text("#content-main")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_its_width(page)
     context.close()
 
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -14,7 +13,11 @@ from playwright.sync_api import expect
 from pos import imports
 from pos.models import PosImport
 from tenants.scope import tenant_scope
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_connected_tenant, make_member
 from tests.test_pos_admin_import import excel_csv
 from tests.test_pos_import import row
@@ -25,22 +28,13 @@ WIDE, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 SHOTS = os.environ.get("SCREENSHOTS_DIR")  # set it to look at the pages
 
 
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def check_page(page, name: str) -> None:
     """No serious axe violation and no side scrolling at 1280 and 390 px; a screenshot of each."""
     for label, viewport in (("1280", WIDE), ("390", PHONE)):
         page.set_viewport_size(viewport)
         if SHOTS:
             page.screenshot(path=Path(SHOTS, f"pos-admin-{name}-{label}.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), label
+        assert fits_its_width(page), label
         assert serious_violations(page) == [], label
 
 

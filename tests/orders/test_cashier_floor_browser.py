@@ -10,12 +10,15 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from orders import services
 from orders.models import Order, Status
 from tenants.scope import tenant_scope
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_connected_tenant, make_member
 from tests.orders.conftest import pay, reload, synced_pos
 
@@ -31,18 +34,6 @@ OscillatorNode.prototype.start = function (...args) {
   return start.apply(this, args);
 };
 """
-
-
-def serious_violations(page) -> list[str]:
-    return [
-        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
-        for violation in Axe().run(page).response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def screenshot(page, name: str) -> None:
@@ -89,7 +80,7 @@ def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
     with tenant_scope(seller):
         order = Order.objects.get()
     assert page.locator("#order-qr").is_visible()
-    assert fits(page)
+    assert fits_its_width(page)
     assert page.locator("#logout-form button").is_visible()
     assert serious_violations(page) == []
     screenshot(page, "cashier-390.png")
@@ -104,7 +95,7 @@ def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
     assert reload(order).status == "processed"
     assert announced.inner_text() == "Procesado (pagado)" != before  # in the seller's Spanish
     assert page.evaluate("window.tones") == 2  # the two notes of the chime
-    assert fits(page)
+    assert fits_its_width(page)
     page.set_viewport_size({"width": 1280, "height": 800})
     screenshot(page, "cashier-paid.png")
     assert serious_violations(page) == []

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
 
 from orders.models import Refund
 from tenants.scope import tenant_scope
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_member, make_order, make_payment, make_pos, make_store, make_tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,14 +36,6 @@ def signed_in(chromium, live_server, username: str, width: int = 1280):  # noqa:
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/dashboard/")
     return page
-
-
-def serious_violations(page) -> list[str]:
-    return [
-        f"{violation['id']}: {violation['help']} {[node['target'] for node in violation['nodes']]}"
-        for violation in Axe().run(page).response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_range_picked_in_the_date_inputs_shows_its_totals(chromium, live_server):  # noqa: F811
@@ -129,7 +124,7 @@ def test_the_chart_is_accessible_fits_a_phone_and_the_links_download(chromium, l
         assert rows.nth(3).locator("td.gross").inner_text() == "ARS\u00a00,00"
         assert rows.nth(5).locator("td.net").inner_text() == "ARS\u00a00,00"
         page.screenshot(path=SHOTS / f"dashboard-{width}.png", full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits_its_width(page)
         assert serious_violations(page) == []
         assert page.locator("#takings-chart svg").bounding_box()["width"] <= width
         page.close()

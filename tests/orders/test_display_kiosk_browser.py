@@ -5,13 +5,16 @@ without a reload (so full screen stays), and full screen offered only where the 
 """
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from orders.models import Order
 from tenants.scope import tenant_scope
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_order, make_pos, make_tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,17 +23,8 @@ QR_DATA = "00020101021243650016COM.MERCADOLIBRE0201306361234"
 LANDSCAPE, PORTRAIT = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 
 
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']}: {violation['help']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def assert_fits_and_is_accessible(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_its_width(page)
     assert serious_violations(page) == []
 
 

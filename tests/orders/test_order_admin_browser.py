@@ -13,13 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from orders.models import Notification, Refund
 from tenants.roles import Role
 from tenants.scope import tenant_scope
-from tests.browser import chromium  # noqa: F401 (fixture)
+from tests.browser import (
+    chromium,  # noqa: F401 (fixture)
+    fits_its_width,
+    serious_violations,
+)
 from tests.factories import make_connected_tenant, make_member, make_order
 from tests.orders.conftest import synced_pos
 from tests.orders.test_order_admin_actions import big_paid_order, member
@@ -35,14 +38,6 @@ WIDE, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 SHOTS = os.environ.get("ORDER_ADMIN_SCREENSHOTS")
 
 
-def serious_violations(page) -> list[str]:
-    return [
-        f"{violation['id']}: {violation['help']} {[n['target'] for n in violation['nodes']]}"
-        for violation in Axe().run(page).response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def check_page(page, name: str, axe: bool = True) -> None:
     """No serious axe violation, and no side scrolling at 1280 or 390 px (screenshots of both
     when asked for)."""
@@ -54,7 +49,7 @@ def check_page(page, name: str, axe: bool = True) -> None:
             page.screenshot(
                 path=str(Path(SHOTS) / f"order-admin-{name}-{label}.png"), full_page=True
             )
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), label
+        assert fits_its_width(page), label
     page.set_viewport_size(WIDE)
 
 
