@@ -174,7 +174,7 @@ def test_a_long_admin_list_is_counted_up_to_a_limit_then_estimated(client, selle
     monkeypatch.setattr(EstimatedCountPaginator, "exact_count_limit", 5)
     monkeypatch.setattr(admin.site._registry[Order], "list_per_page", 2)
     add_orders(seller, 8)
-    client.force_login(make_member(seller, Role.VIEWER))
+    client.force_login(make_member(seller, Role.VIEWER, language="en"))
 
     response = client.get("/admin/orders/order/")
     changelist = response.context["cl"]

@@ -1,13 +1,7 @@
 """Issue 17's cashier page in a real browser (Debian's headless Chromium): a cashier signs in and
 lands on it, charges at 390 px without horizontal scrolling, hears the payment (if the sound is
 on), sees the state fill the screen with the status announced, prints the receipt, signs out;
-cancelling asks first. axe-core finds no serious violation on the page or the receipt.
-
-With ``CASHIER_SCREENSHOTS=1`` the run also saves docs/screenshots/cashier-390.png (an open order
-at 390 px) and docs/screenshots/cashier-paid.png (the paid state at 1280 px)."""
-
-import os
-from pathlib import Path
+cancelling asks first. axe-core finds no serious violation on the page or the receipt."""
 
 import pytest
 
@@ -24,7 +18,6 @@ from tests.orders.conftest import pay, reload, synced_pos
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Counts the tones the page starts, without sound: Web Audio is the browser's, not the page's.
 COUNT_TONES = """
 window.tones = 0;
@@ -34,11 +27,6 @@ OscillatorNode.prototype.start = function (...args) {
   return start.apply(this, args);
 };
 """
-
-
-def screenshot(page, name: str) -> None:
-    if os.environ.get("CASHIER_SCREENSHOTS"):
-        page.screenshot(path=str(SCREENSHOTS / name))
 
 
 def sign_in(chromium, live_server, username: str, width: int = 390):  # noqa: F811
@@ -83,7 +71,6 @@ def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
     assert fits_its_width(page)
     assert page.locator("#logout-form button").is_visible()
     assert serious_violations(page) == []
-    screenshot(page, "cashier-390.png")
     announced = page.locator("[aria-live] #order-status")
     before = announced.inner_text()
 
@@ -97,7 +84,6 @@ def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
     assert page.evaluate("window.tones") == 2  # the two notes of the chime
     assert fits_its_width(page)
     page.set_viewport_size({"width": 1280, "height": 800})
-    screenshot(page, "cashier-paid.png")
     assert serious_violations(page) == []
 
     page.click("#print-receipt")
