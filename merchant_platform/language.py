@@ -45,6 +45,11 @@ def language_for_request(request: HttpRequest) -> str | None:
     return language_for(tenant.site if tenant is not None else None, chosen)
 
 
+API_PREFIX = "/api/"
+"""The partner API answers in English, whoever asks: its messages are for developers and its
+codes are the contract."""
+
+
 class PersonLanguageMiddleware:
     """Activates the language of the person signed in (``language_for_request``).
 
@@ -57,7 +62,7 @@ class PersonLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = language_for_request(request)
+        language = "en" if request.path.startswith(API_PREFIX) else language_for_request(request)
         if language is not None:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()

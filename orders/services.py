@@ -19,10 +19,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from merchant_platform import request_context
 from merchant_platform.mercadopago import get_config
+from merchant_platform.money import format_money, locale_for
 from mpapi import (
     APIError,
     Conflict,
@@ -193,7 +196,7 @@ def _resume_create(tenant: Tenant, order: Order) -> Order:
     """
     if _cut_off_before_an_answer(order):
         submit_order(tenant=tenant, order=order)  # fails it
-        raise MercadoPagoUnavailable(_NO_ANSWER)
+        raise MercadoPagoUnavailable(_(_NO_ANSWER))
     try:
         return submit_order(tenant=tenant, order=order)
     except MercadoPagoUnavailable as error:
@@ -213,7 +216,10 @@ def _sent_again_later(tenant: Tenant, order: Order, error: MercadoPagoUnavailabl
 
 def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
     if not tenant.is_active:
-        raise NotAllowed(f"{tenant} is suspended: it cannot take orders.", code="seller_suspended")
+        raise NotAllowed(
+            _("%(seller)s is suspended: it cannot take orders.") % {"seller": tenant},
+            code="seller_suspended",
+        )
     try:
         return usable_credential(tenant)
     except NotConnected as error:
@@ -234,7 +240,8 @@ def _save_new_order(
             Problem(
                 "external_reference",
                 "duplicate_external_reference",
-                f"This seller already has an order {data.external_reference}.",
+                _("This seller already has an order %(reference)s.")
+                % {"reference": data.external_reference},
             )
         ]
     )
@@ -365,7 +372,7 @@ def _submit(
             if not unrepeatable:
                 raise _unavailable(order, error) from error
             transitions.apply(order, _failed(error, NO_ANSWER_CODE, _NO_ANSWER))
-            raise MercadoPagoUnavailable(_NO_ANSWER) from error
+            raise MercadoPagoUnavailable(_(_NO_ANSWER)) from error
         except (ServerError, RateLimited) as error:
             raise _unavailable(order, error) from error
         except APIError as error:
@@ -376,7 +383,7 @@ def _submit(
         return transitions.apply(order, state)
 
 
-_NO_ANSWER = (
+_NO_ANSWER = gettext_noop(
     "Mercado Pago did not answer, and a legacy dynamic QR cannot be sent twice safely: this "
     "order was not taken. Create a new one with another reference (this one stays taken); the "
     "unanswered one, if Mercado Pago made it, expires unseen."
@@ -424,14 +431,15 @@ def _unavailable(order: Order, error: Exception) -> MercadoPagoUnavailable:
     code = getattr(error, "code", None) or type(error).__name__
     Order.objects.filter(pk=order.pk).update(error_code=code[:100], error_message=str(error))
     return MercadoPagoUnavailable(
-        "Mercado Pago did not answer; the order is pending and will be sent again."
+        _("Mercado Pago did not answer; the order is pending and will be sent again.")
     )
 
 
 def _refused(error: APIError) -> RefusedByMercadoPago:
     code = error.code or str(error.status)
     return RefusedByMercadoPago(
-        f"Mercado Pago refused it: {error.message or code} ({code}).",
+        _("Mercado Pago refused it: %(message)s (%(code)s).")
+        % {"message": error.message or code, "code": code},
         code=code,
         status=error.status,
     )
@@ -460,19 +468,21 @@ def cancel_order(*, tenant: Tenant, order: Order) -> Order:
         except Conflict:
             order = refresh_order(tenant=tenant, order=order)
             raise NotAllowed(
-                f"Mercado Pago could not cancel it: the order is {order.status}.",
+                _("Mercado Pago could not cancel it: the order is %(status)s.")
+                % {"status": order.get_status_display()},
                 code="order_not_cancelable",
             ) from None
         except UNAVAILABLE as error:
             raise MercadoPagoUnavailable(
-                "Mercado Pago did not answer; the order was not canceled. Try again."
+                _("Mercado Pago did not answer; the order was not canceled. Try again.")
             ) from error
         except APIError as error:
             raise _refused(error) from error
         order = transitions.apply(order, state)
         if order.status != Status.CANCELED:
             raise NotAllowed(
-                f"The order could not be canceled: it is {order.status}.",
+                _("The order could not be canceled: it is %(status)s.")
+                % {"status": order.get_status_display()},
                 code="order_not_cancelable",
             )
         return order
@@ -482,13 +492,17 @@ def cancel_refusal(order: Order) -> NotAllowed | None:
     """Why ``cancel_order`` would refuse ``order`` as it is now (None: it may be asked)."""
     if order.api == Api.INSTORE and order.mode == Mode.DYNAMIC:
         return NotAllowed(
-            "A dynamic QR of the legacy in-store API cannot be deleted in Mercado Pago: it "
-            f"stays payable until it expires at {order.expires_at:%Y-%m-%d %H:%M} UTC.",
+            _(
+                "A dynamic QR of the legacy in-store API cannot be deleted in Mercado Pago: it "
+                "stays payable until it expires at %(expires_at)s UTC."
+            )
+            % {"expires_at": f"{order.expires_at:%Y-%m-%d %H:%M}"},
             code="legacy_dynamic_order_cannot_be_deleted",
         )
     if order.status != Status.CREATED:
         return NotAllowed(
-            f"Only an order waiting for payment can be canceled; this one is {order.status}.",
+            _("Only an order waiting for payment can be canceled; this one is %(status)s.")
+            % {"status": order.get_status_display()},
             code="order_not_cancelable",
         )
     return None
@@ -555,13 +569,16 @@ def refund_refusal(order: Order) -> NotAllowed | None:
     ``refundable_amount``)."""
     if order.status != Status.PROCESSED:
         return NotAllowed(
-            f"Only a paid order can be refunded; this one is {order.status}.",
+            _("Only a paid order can be refunded; this one is %(status)s.")
+            % {"status": order.get_status_display()},
             code="order_not_refundable",
         )
     if Refund.objects.filter(AWAITING_ANSWER, order=order).exists():
         return NotAllowed(
-            "Another refund of this order is waiting for Mercado Pago's answer; try again "
-            "once it is settled.",
+            _(
+                "Another refund of this order is waiting for Mercado Pago's answer; try again "
+                "once it is settled."
+            ),
             code="refund_in_progress",
         )
     return None
@@ -604,8 +621,14 @@ def _reserve_refunds(
         available = sum(left.values(), Decimal(0))
         if seen_refundable is not None and available != seen_refundable:
             raise NotAllowed(
-                f"The order changed since the refund was confirmed: {available} "
-                f"{order.currency} is refundable now, not {seen_refundable}. Nothing was refunded.",
+                _(
+                    "The order changed since the refund was confirmed: %(available)s is "
+                    "refundable now, not %(seen)s. Nothing was refunded."
+                )
+                % {
+                    "available": _money(available, order),
+                    "seen": _money(seen_refundable, order),
+                },
                 code="refund_changed",
             )
         whole = amount is None
@@ -633,6 +656,13 @@ def _reserve_refunds(
         return refunds
 
 
+def _money(amount: Decimal, order: Order) -> str:
+    """``amount`` of ``order``'s currency as the active language writes it at its seller."""
+    return format_money(
+        amount, order.currency, locale_for(order.tenant.site, translation.get_language())
+    )
+
+
 def _check_refund_amount(order: Order, amount: object, available: Decimal) -> None:
     v1 = order.api == Api.V1
     problem = amount_problem(amount, order.tenant.site_info, field="amount")
@@ -641,7 +671,14 @@ def _check_refund_amount(order: Order, amount: object, available: Decimal) -> No
     if amount > available:
         code = "refund_amount_exceeds" if v1 else "2085"
         raise InvalidOrder(
-            [Problem("amount", code, f"At most {available} {order.currency} can be refunded.")]
+            [
+                Problem(
+                    "amount",
+                    code,
+                    _("At most %(refundable)s can be refunded.")
+                    % {"refundable": _money(available, order)},
+                )
+            ]
         )
 
 
@@ -660,7 +697,7 @@ def submit_refund(*, tenant: Tenant, refund: Refund) -> Refund:
                 state = _send_refund(seller, refund)
         except UNAVAILABLE as error:
             raise MercadoPagoUnavailable(
-                "Mercado Pago did not answer; the refund is pending and will be sent again."
+                _("Mercado Pago did not answer; the refund is pending and will be sent again.")
             ) from error
         except APIError as error:
             code = error.code or str(error.status)

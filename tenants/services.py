@@ -5,6 +5,7 @@ from django.db import models, transaction
 from django.db.models import Value
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from merchant_platform.mercadopago import get_client
 from mpapi import Forbidden, Unauthorized
@@ -164,11 +165,17 @@ def usable_credential(tenant: Tenant) -> MercadoPagoCredential:
     with tenant_scope(tenant):
         credential = MercadoPagoCredential.objects.first()
     if credential is None:
-        raise NotConnected(f"{tenant} has not connected a Mercado Pago account yet.")
+        raise NotConnected(
+            _("%(seller)s has not connected a Mercado Pago account yet.") % {"seller": tenant}
+        )
     expired = credential.expires_at is not None and credential.expires_at <= timezone.now()
     if credential.status == MercadoPagoCredential.Status.NEEDS_RECONNECT or expired:
         raise NotConnected(
-            f"{tenant} must connect Mercado Pago again: its authorization was revoked or expired."
+            _(
+                "%(seller)s must connect Mercado Pago again: its authorization was revoked or "
+                "expired."
+            )
+            % {"seller": tenant}
         )
     return credential
 
@@ -226,7 +233,7 @@ def save_credential(
     if Tenant.objects.filter(mp_user_id=mp_user_id).exclude(pk=tenant.pk).exists():
         raise ConnectionRefused("This Mercado Pago account is connected to another seller.")
     with tenant_scope(tenant):
-        credential, _ = MercadoPagoCredential.objects.update_or_create(
+        credential, _created = MercadoPagoCredential.objects.update_or_create(
             tenant=tenant,
             defaults={
                 **_BLANK_TOKEN_FIELDS,

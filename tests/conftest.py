@@ -47,9 +47,16 @@ def eager_celery():
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The ``slow`` tests first: pytest-xdist (``--dist loadfile``) hands files out in this order,
-    and a soak that started last would run alone for minutes while the other processes idle."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest files first: the fault soak, then the other ``slow`` tests. pytest-xdist
+    (``--dist loadfile --no-loadscope-reorder``) hands files out in this order; a soak started
+    last would run alone for minutes while the other processes idle."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 2
+        return 0 if item.path.parent.name == "soak" else 1
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(autouse=True)

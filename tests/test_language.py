@@ -140,3 +140,12 @@ def test_the_language_page_needs_a_signed_in_person(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_partner_api_answers_in_english_whoever_asks(client):
+    """Its messages are for developers; a seller's page in Spanish is not."""
+    answer = client.get("/api/v1/tenant", HTTP_ACCEPT_LANGUAGE="es-AR,es;q=0.9")
+
+    assert answer.status_code == 401
+    assert answer.json()["message"] == "Authentication credentials were not provided."
+    assert answer["Content-Language"] == "en"

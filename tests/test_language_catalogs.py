@@ -63,7 +63,8 @@ def msgids_in_code() -> set:
             source = "\n".join(line.lstrip() for line in code.splitlines())  # no indentation
         extracted = extract_python(io.BytesIO(source.encode()), KEYWORDS, [], {})
         for _line, function, message, _comments in extracted:
-            found.add(_key(function, message))
+            if message is not None:  # _(A_CONSTANT): its gettext_noop is what makemessages reads
+                found.add(_key(function, message))
     return found
 
 

@@ -165,7 +165,7 @@ def test_a_seller_without_mercado_pago_is_told_before_anything_is_kept(client, u
 
     response = upload(excel_csv([row(1, 1)]))
 
-    assert "has not connected a Mercado Pago account" in response.text
+    assert "todavía no conectó una cuenta de Mercado Pago" in response.text  # in its Spanish
     with tenant_scope(seller):
         assert not PosImport.objects.exists()
 

@@ -119,7 +119,7 @@ def test_the_service_replaces_only_when_asked(seller, pos, client):
 
     assert [reload(o).status for o in (first, second, third)] == ["canceled", "canceled", "created"]
     pay(client, third)  # the buyer pays before its notification arrives
-    with pytest.raises(NotAllowed, match="processed"):
+    with pytest.raises(NotAllowed, match=r"Processed \(paid\)"):
         services.create_order(
             tenant=seller, pos=pos, api="v1", mode="dynamic", external_reference="D",
             title="Asado", total_amount=Decimal("10"), replace_open=True,

@@ -222,9 +222,10 @@ def test_a_bulk_cancel_skips_and_names_the_orders_it_cannot_cancel(client, selle
     assert "1 order canceled." in page
     assert "2 orders skipped, they cannot be canceled:" in page
     assert (
-        "PAID-1: Only an order waiting for payment can be canceled; this one is processed." in page
+        "PAID-1: Only an order waiting for payment can be canceled; this one is Processed (paid)."
+        in page
     )
-    assert "GONE-1: Only an order waiting for payment can be canceled; this one is expired." in page
+    assert "GONE-1: Only an order waiting for payment can be canceled; this one is Expired." in page
     assert 'class="error"' not in page  # skipped, not failed
     assert [reload(o).status for o in (paid, expired, open_order)] == [
         "processed",
@@ -284,7 +285,7 @@ def test_a_partial_refund_typed_in_the_sellers_locale_is_made_only_once_confirme
 
     assert done.redirect_chain[-1][0] == order_page(order)
     assert "ARS\xa01.500,50" in done.text  # the message, in the person's locale
-    assert "Nothing was refunded." in again.text
+    assert "No se devolvió nada." in again.text  # the seller's Spanish
     assert refunds_of(order) == [Decimal("1500.50")]
     assert sandbox_refunded(order) == Decimal("1500.50")
     assert reload(order).status == "processed"
@@ -310,7 +311,7 @@ def test_a_full_refund_asks_for_confirmation_then_nothing_is_left_to_offer(clien
     assert REFUND not in client.get(order_page(order)).text
     left = client.get(refund_page(order), follow=True)  # by URL: sent back, with the reason
     assert left.redirect_chain[-1][0] == order_page(order)
-    assert "Only a paid order can be refunded; this one is refunded." in left.text
+    assert "Only a paid order can be refunded; this one is Refunded." in left.text
 
 
 def _refused_as(typed: str) -> str:
@@ -354,7 +355,9 @@ def test_a_confirmation_made_before_another_refund_refunds_nothing(client, selle
 
     response = client.post(refund_page(order), stale, follow=True)
 
-    assert "50.00 ARS is refundable now, not 100.00. Nothing was refunded." in response.text
+    assert (
+        "ARS\xa050.00 is refundable now, not ARS\xa0100.00. Nothing was refunded." in response.text
+    )
     assert refunds_of(order) == [Decimal("50.00")]
     assert sandbox_refunded(order) == Decimal("50.00")
 
@@ -385,7 +388,10 @@ def test_an_unpaid_order_is_sent_back_to_its_page_with_the_reason(client, seller
     response = client.post(refund_page(order), {"amount": "1.00"}, follow=True)
 
     assert response.redirect_chain[-1][0] == order_page(order)
-    assert "Only a paid order can be refunded; this one is created." in response.text
+    assert (
+        "Only a paid order can be refunded; this one is Created (waiting for the buyer)."
+        in response.text
+    )
 
 
 def test_platform_staff_cancel_and_refund_any_sellers_orders(client, seller, pos):

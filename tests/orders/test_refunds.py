@@ -9,6 +9,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from orders import services
 from orders.errors import InvalidOrder, NotAllowed
@@ -79,8 +80,12 @@ def test_more_than_what_is_left_is_refused_before_mercado_pago_is_called(
         services.refund_order(tenant=seller, order=order, amount=Decimal("40.01"))
 
     assert refused.value.code == code
-    assert "At most 40.00 ARS can be refunded" in refused.value.message
+    assert refused.value.message == "At most ARS\xa040.00 can be refunded."
     assert len(refund_calls(seller)) == 1
+
+    with translation.override("es-ar"), pytest.raises(InvalidOrder) as refused_in_spanish:
+        services.refund_order(tenant=seller, order=order, amount=Decimal("40.01"))
+    assert refused_in_spanish.value.message == "Se puede devolver como máximo ARS\xa040,00."
 
 
 @pytest.mark.parametrize(
@@ -115,7 +120,12 @@ def test_an_unpaid_order_cannot_be_refunded(seller, pos):
         services.refund_order(tenant=seller, order=order)
 
     assert refused.value.code == "order_not_refundable"
-    assert "Only a paid order can be refunded" in refused.value.message
+    assert refused.value.message == (
+        "Only a paid order can be refunded; this one is Created (waiting for the buyer)."
+    )
+    with translation.override("pt-br"), pytest.raises(NotAllowed) as refused_in_portuguese:
+        services.refund_order(tenant=seller, order=order)
+    assert refused_in_portuguese.value.message.startswith("Só um pedido pago pode ser reembolsado")
 
 
 @pytest.mark.parametrize("api", APIS)
