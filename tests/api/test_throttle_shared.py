@@ -2,13 +2,13 @@
 run at once, in several threads (or processes) sharing Redis, never get past the rate."""
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.cache import caches
 from django.test import override_settings
 from oauth2_provider.models import AccessToken
 
@@ -25,7 +25,9 @@ def test_a_tokens_concurrent_requests_never_get_past_its_rate():
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": settings.CELERY_BROKER_URL,
-            "KEY_PREFIX": f"throttle-test-{threading.get_ident()}",
+            # Keys of this run only, never cleared: RedisCache.clear() is FLUSHDB, which would
+            # empty the queues of the other test processes on the same Redis database.
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
         }
     }
     request = SimpleNamespace(auth=AccessToken(token_checksum="a" * 64))
@@ -38,12 +40,8 @@ def test_a_tokens_concurrent_requests_never_get_past_its_rate():
     with (
         override_settings(CACHES=redis_cache, API_THROTTLE_RATE="300/min"),
         time_machine.travel("2026-12-06 12:00:10Z", tick=False),  # all inside one window
+        ThreadPoolExecutor(max_workers=8) as pool,
     ):
-        caches["default"].clear()
-        try:
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                allowed = sum(pool.map(send_many, range(8)))
-        finally:
-            caches["default"].clear()
+        allowed = sum(pool.map(send_many, range(8)))
 
     assert allowed == 300
