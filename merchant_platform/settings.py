@@ -37,6 +37,14 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public URL of this deployment; used for OAuth redirect URIs and webhook URLs.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# E-mail (invitations, password resets, notices to owners), from one URL as django-environ reads
+# it: consolemail:// prints each message on the server's console (make run); production sends
+# through SMTP, e.g. smtp+tls://user:password@smtp.example.com:587 (checks: E013).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Merchant platform <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 INSTALLED_APPS = [
     "accounts.apps.PlatformAdminConfig",  # django.contrib.admin, asking for the second factor
     "django.contrib.auth",
