@@ -1,7 +1,8 @@
 """E-mail to people. Each message is three templates under ``templates/emails/``:
-``<name>_subject.txt`` (one line), ``<name>.txt`` (the plain-text part) and ``<name>.html`` (the HTML alternative,
-extending ``emails/base.html``), rendered in the recipient's language and sent through Django's
-e-mail backend (``EMAIL_URL``: the console under ``make run``, SMTP in production).
+``<name>_subject.txt`` (one line), ``<name>.txt`` (the plain-text part) and ``<name>.html`` (the
+HTML alternative, extending ``emails/base.html``), rendered in the recipient's language and sent
+through Django's e-mail backend (``EMAIL_URL``: the console under ``make run``, SMTP in
+production).
 
 A message is rendered at once (in the caller's language and data) and sent by a Celery task
 after the caller's transaction commits: nothing is sent for a write that rolled back, and a
