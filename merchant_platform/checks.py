@@ -6,11 +6,12 @@ and refuse to start on any that is not silenced.
 
 Malformed values are errors in every mode. With ``DEBUG`` off the platform is in production: every
 required value must be set, the development secret key and the sandbox's public secrets are
-refused, Mercado Pago must be reached over HTTPS, and the throttle's cache must be shared by every
-process. A ``manage.py`` command on a development machine (no ``DATABASE_URL``) other than
-``runserver`` and ``check --deploy`` reports these production-only errors as warnings
-(:func:`relax_for_command`), so ``createsuperuser`` or ``seed_demo`` work on a laptop without
-``DEBUG=true``; servers and workers (``merchant_platform.startup``) always refuse them.
+refused, Mercado Pago must be reached over HTTPS, the throttle's cache must be shared by every
+process, and e-mail must leave through a mail server. A ``manage.py`` command on a development
+machine (no ``DATABASE_URL``) other than ``runserver`` and ``check --deploy`` reports these
+production-only errors as warnings (:func:`relax_for_command`), so ``createsuperuser`` or
+``seed_demo`` work on a laptop without ``DEBUG=true``; servers and workers
+(``merchant_platform.startup``) always refuse them.
 """
 
 import functools
@@ -48,7 +49,7 @@ REQUIRED_IN_PRODUCTION = {
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 
 # The errors only production refuses (they need DEBUG off), relaxed by ``relax_for_command``.
-PRODUCTION_ONLY = {f"merchant_platform.E{number:03d}" for number in (1, 2, 5, 8, 9, 10, 11, 12)}
+PRODUCTION_ONLY = {f"merchant_platform.E{number:03d}" for number in (1, 2, 5, 8, 9, 10, 11, 12, 13)}
 _command_relaxes = False
 
 
@@ -259,6 +260,32 @@ def _check_credential_keys(keys: list[str]) -> list:
             )
         )
     return errors
+
+
+# E-mail backends that never deliver: they print, keep in memory, drop or write to files.
+UNDELIVERING_EMAIL_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "locmem", "dummy", "filebased")
+}
+
+
+@register(PROJECT_TAG, deploy=False)
+@_relaxed_on_development_machine
+def check_email(app_configs, **kwargs):
+    """Invitations and password resets reach people only through a real mail server."""
+    if settings.DEBUG or settings.EMAIL_BACKEND not in UNDELIVERING_EMAIL_BACKENDS:
+        return []
+    return [
+        Error(
+            "EMAIL_URL is not set: invitations and password resets would never leave the server.",
+            hint=(
+                "Set EMAIL_URL to your mail server, e.g. "
+                "smtp+tls://user:password@smtp.example.com:587, and DEFAULT_FROM_EMAIL to the "
+                "sender's address."
+            ),
+            id="merchant_platform.E013",
+        )
+    ]
 
 
 # Caches that each process keeps for itself (dummy: none at all); the throttle needs one shared.

@@ -8,7 +8,9 @@ Two kinds:
   process's files, so whichever worker answers, the numbers are the deployment's.
 - Gauges of the platform's state, computed when scraped (``PlatformStateCollector``): rows per
   state (one aggregate query per table, across every tenant), the Celery queues' lengths in the
-  Redis broker, and beat's last run per schedule.
+  Redis broker, and beat's last run per schedule. The functions that read them
+  (``notification_figures``, ``delivery_figures``, ``queue_lengths``, ``beat_last_runs``) also
+  feed the console's health page (``console.health``), so both show the same figures.
 
 Labels have bounded values: a URL pattern's name, never a raw path; a Mercado Pago path with its
 ids replaced by ``{id}``; no tenant.
@@ -18,6 +20,8 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from time import perf_counter
 
@@ -186,58 +190,64 @@ class PlatformStateCollector(Collector):
         yield up
 
 
-def _database_metrics() -> list[Metric]:
+@dataclass(frozen=True)
+class NotificationFigures:
+    """The inbox across every seller: rows per state, and when the oldest row still received,
+    queued or failed arrived (None when there is none)."""
+
+    by_state: dict[str, int]
+    oldest_unprocessed: datetime | None
+
+    def oldest_unprocessed_age(self, now: datetime) -> float:
+        """Seconds since the oldest unprocessed notification arrived (0 when there is none)."""
+        if self.oldest_unprocessed is None:
+            return 0
+        return (now - self.oldest_unprocessed).total_seconds()
+
+
+def notification_figures() -> NotificationFigures:
+    """The inbox's figures: one aggregate query, across every seller."""
     from orders.models import Notification
-    from partners.models import WebhookDelivery
-    from tenants.scope import cross_tenant_scope
 
     unprocessed = (
         Notification.Status.RECEIVED,
         Notification.Status.QUEUED,
         Notification.Status.FAILED,
     )
+    rows = {
+        row["status"]: row
+        for row in Notification.objects.order_by()
+        .values("status")
+        .annotate(count=Count("pk"), oldest=Min("received_at"))
+    }
+    oldest = [rows[state]["oldest"] for state in unprocessed if state in rows]
+    return NotificationFigures(
+        by_state={state: rows.get(state, {}).get("count", 0) for state in Notification.Status},
+        oldest_unprocessed=min(oldest) if oldest else None,
+    )
+
+
+def delivery_figures() -> dict[str, int]:
+    """Partner webhook deliveries per state, across every seller: one aggregate query."""
+    from partners.models import WebhookDelivery
+    from tenants.scope import cross_tenant_scope
+
     with cross_tenant_scope():  # platform-wide figures, whatever the request's scope
-        notifications = {
-            row["status"]: row
-            for row in Notification.objects.order_by()
-            .values("status")
-            .annotate(count=Count("pk"), oldest=Min("received_at"))
-        }
-        deliveries = dict(
+        found = dict(
             WebhookDelivery.objects.order_by()
             .values("status")
             .annotate(count=Count("pk"))
             .values_list("status", "count")
         )
-    by_state = GaugeMetricFamily(
-        f"{PREFIX}_notifications",
-        "Mercado Pago notifications in the inbox, by state.",
-        labels=["state"],
-    )
-    for state in Notification.Status.values:
-        by_state.add_metric([state], notifications.get(state, {}).get("count", 0))
-    oldest = [notifications[state]["oldest"] for state in unprocessed if state in notifications]
-    age = GaugeMetricFamily(
-        f"{PREFIX}_notification_oldest_unprocessed_age_seconds",
-        "Seconds since the oldest notification still received, queued or failed arrived "
-        "(0 when there is none).",
-        value=(timezone.now() - min(oldest)).total_seconds() if oldest else 0,
-    )
-    webhooks = GaugeMetricFamily(
-        f"{PREFIX}_webhook_deliveries",
-        "Partner webhook deliveries, by state.",
-        labels=["state"],
-    )
-    for state in WebhookDelivery.Status.values:
-        webhooks.add_metric([state], deliveries.get(state, 0))
-    return [by_state, age, webhooks]
+    return {state: found.get(state, 0) for state in WebhookDelivery.Status}
 
 
-def _queue_metrics() -> list[Metric] | None:
-    """The length of each Celery queue in a Redis broker (every priority level of it)."""
+def queue_lengths() -> dict[str, int] | None:
+    """The length of each Celery queue in a Redis broker (every priority level of it); None
+    without one (tasks run in-process, or a broker these figures do not read)."""
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
-        return None  # no broker (tasks run in-process), or one this gauge does not read
+        return None
     import redis
     from kombu.transport.redis import PRIORITY_STEPS, Channel
 
@@ -251,15 +261,11 @@ def _queue_metrics() -> list[Metric] | None:
             lengths = pipe.execute()
     finally:
         client.close()
-    family = GaugeMetricFamily(
-        f"{PREFIX}_celery_queue_length",
-        "Tasks waiting in a Celery queue of the broker.",
-        labels=["queue"],
-    )
     steps = len(PRIORITY_STEPS)
-    for position, queue in enumerate(queues):
-        family.add_metric([queue], sum(lengths[position * steps : (position + 1) * steps]))
-    return [family]
+    return {
+        queue: sum(lengths[position * steps : (position + 1) * steps])
+        for position, queue in enumerate(queues)
+    }
 
 
 def _queue_names() -> list[str]:
@@ -270,15 +276,60 @@ def _queue_names() -> list[str]:
     return sorted(names)
 
 
-def _beat_metrics() -> list[Metric]:
-    from merchant_platform.beat import last_runs  # beat's record, in the default cache
+def beat_last_runs() -> dict[str, datetime]:
+    """When beat last sent each schedule's task, by schedule name (beat's record, in the
+    default cache)."""
+    from merchant_platform.beat import last_runs
 
+    return dict(sorted(last_runs().items()))
+
+
+def _database_metrics() -> list[Metric]:
+    notifications, deliveries = notification_figures(), delivery_figures()
+    by_state = GaugeMetricFamily(
+        f"{PREFIX}_notifications",
+        "Mercado Pago notifications in the inbox, by state.",
+        labels=["state"],
+    )
+    for state, count in notifications.by_state.items():
+        by_state.add_metric([state], count)
+    age = GaugeMetricFamily(
+        f"{PREFIX}_notification_oldest_unprocessed_age_seconds",
+        "Seconds since the oldest notification still received, queued or failed arrived "
+        "(0 when there is none).",
+        value=notifications.oldest_unprocessed_age(timezone.now()),
+    )
+    webhooks = GaugeMetricFamily(
+        f"{PREFIX}_webhook_deliveries",
+        "Partner webhook deliveries, by state.",
+        labels=["state"],
+    )
+    for state, count in deliveries.items():
+        webhooks.add_metric([state], count)
+    return [by_state, age, webhooks]
+
+
+def _queue_metrics() -> list[Metric] | None:
+    lengths = queue_lengths()
+    if lengths is None:
+        return None  # the source does not apply to this deployment
+    family = GaugeMetricFamily(
+        f"{PREFIX}_celery_queue_length",
+        "Tasks waiting in a Celery queue of the broker.",
+        labels=["queue"],
+    )
+    for queue, length in lengths.items():
+        family.add_metric([queue], length)
+    return [family]
+
+
+def _beat_metrics() -> list[Metric]:
     family = GaugeMetricFamily(
         f"{PREFIX}_beat_last_run_timestamp_seconds",
         "When beat last sent each schedule's task (unix time).",
         labels=["schedule"],
     )
-    for schedule, ran_at in sorted(last_runs().items()):
+    for schedule, ran_at in beat_last_runs().items():
         family.add_metric([schedule], ran_at.timestamp())
     return [family]
 

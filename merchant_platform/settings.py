@@ -44,6 +44,15 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Merchant platform <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# How long the link of an invitation to join a seller works (accounts.invitations).
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# Sellers may sign up by themselves at /accounts/signup/ (docs/accounts.md); off: invited only.
+SELF_SIGNUP = env.bool("SELF_SIGNUP", default=False)
+# The account pages that send e-mail, e.g. "5/h" (empty: no limit): password-reset requests per
+# client address and per e-mail address, sign-ups per client address, e-mail changes per account.
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/h")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
+EMAIL_CHANGE_RATE = env.str("EMAIL_CHANGE_RATE", default="5/h")
 
 INSTALLED_APPS = [
     "accounts.apps.PlatformAdminConfig",  # django.contrib.admin, asking for the second factor
@@ -67,6 +76,7 @@ INSTALLED_APPS = [
     "pos",
     "orders",
     "partners",
+    "console",
     "sandbox",
 ]
 

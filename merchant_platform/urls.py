@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="dashboard"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("console/", include("console.urls")),
     path("tenants/", include("tenants.urls")),
     path("pos/", include("pos.urls")),
     path("", include("orders.urls")),

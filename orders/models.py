@@ -157,6 +157,13 @@ class Order(TenantOwnedModel):
             models.Index(fields=["tenant", "status", "-created_at"], name="order_tenant_status"),
             models.Index(fields=["status", "expires_at"], name="order_status_expires"),
             models.Index(fields=["mp_order_id"], name="order_mp_order_id"),
+            # The integrator's console: each seller's last payment and takings (index-only).
+            models.Index(
+                fields=["tenant", "paid_at"],
+                include=["total_amount", "marketplace_fee"],
+                condition=Q(status__in=["processed", "refunded"]),
+                name="order_tenant_paid",
+            ),
         ]
 
     def __str__(self) -> str:

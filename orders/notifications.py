@@ -7,8 +7,10 @@ notification (same kind and ``x-request-id``, which a webhook's signature covers
 stored nor queued again: the first row answers for it. A notification is a doorbell:
 ``process`` never trusts its body, it asks Mercado Pago with the seller's token for the order it
 names and applies that (``services.refresh_order``), so duplicated, late, reordered or forged
-notifications are harmless. Legacy IPN (``?topic=…&id=…``) cannot be verified and is always
-re-fetched; its URL names the seller (``remote.notification_url``).
+notifications are harmless; an ``mp-connect`` notification (a seller unlinked the
+application) is believed only once Mercado Pago refuses the seller's token. Legacy IPN
+(``?topic=…&id=…``) cannot be verified and is always re-fetched; its URL names the seller
+(``remote.notification_url``).
 
 What an unauthenticated sender can make the platform do is bounded (docs/orders.md, "Inbox
 limits"): a rejected request keeps a small record (no body: its digest and size), is rate-limited
@@ -41,6 +43,7 @@ from mpapi import APIError, MercadoPagoError, NotFound, webhooks
 from orders import remote, services
 from orders.errors import MercadoPagoUnavailable, OrderError
 from orders.models import Notification, Order, Status
+from tenants import connection_health
 from tenants.models import Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
 
@@ -346,9 +349,35 @@ def _attribute(notification: Notification, tenant: Tenant, order: Order | None =
 def _act(notification: Notification, *, trailing: bool) -> Outcome:
     if notification.kind == Notification.Kind.IPN:
         return _act_on_ipn(notification, trailing=trailing)
+    if notification.topic == "mp-connect":
+        return _act_on_mp_connect(notification)
     if notification.topic != "order":
         return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
     return _act_on_order_webhook(notification)
+
+
+MP_CONNECT_UNLINKED = "application.deauthorized"
+
+
+def _act_on_mp_connect(notification: Notification) -> Outcome:
+    """A seller linked or unlinked the integrator's application (docs/orders.md). The signed
+    ``data.id`` names the seller's Mercado Pago user; an unlink is believed only when Mercado
+    Pago, asked with the seller's stored token, no longer accepts it."""
+    seller = _seller_of(notification.resource_id)
+    if seller is None:
+        return Outcome(Notification.Status.IGNORED, "no seller has this Mercado Pago account")
+    if notification.action != MP_CONNECT_UNLINKED:
+        return Outcome(
+            Notification.Status.IGNORED, f"action {notification.action!r} not handled", seller
+        )
+    _attribute(notification, seller)
+    found = connection_health.confirm_unlinked(tenant=seller)
+    status = (
+        Notification.Status.PROCESSED
+        if found == connection_health.Unlink.UNLINKED
+        else Notification.Status.IGNORED
+    )
+    return Outcome(status, str(found), seller)
 
 
 def _act_on_order_webhook(notification: Notification) -> Outcome:

@@ -1,6 +1,7 @@
 """The admin of partner apps: the seller's connected apps, installing an API client, the
-webhook endpoints and deliveries (read-only), and the Idempotency-Keys, whose stuck ones can be
-released.
+webhook endpoints and deliveries (read-only), the Idempotency-Keys, whose stuck ones can be
+released, and the OAuth applications (django-oauth-toolkit's admin, offering only the grant and
+client types the platform serves).
 
 Every page is scoped to the seller the member acts for (``TenantOwnedAdmin``); platform staff see
 every seller's rows. Members whose role has ``Capability.MANAGE_INTEGRATIONS`` (owners and
@@ -16,6 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.admin import ApplicationAdmin
+from oauth2_provider.forms import ApplicationForm
 from oauth2_provider.models import get_application_model
 
 from partners import idempotency, scopes, services
@@ -32,6 +35,53 @@ from tenants.roles import Capability
 from tenants.scope import tenant_scope
 
 Application = get_application_model()
+
+SUPPORTED_GRANT_TYPES = (Application.GRANT_AUTHORIZATION_CODE, Application.GRANT_CLIENT_CREDENTIALS)
+"""What the provider serves (partners.oauth): a member's consent by authorization code, always
+with PKCE (``PKCE_REQUIRED``), and client credentials for an app installed on one seller. No
+implicit, password, device or OpenID Connect grants: OIDC is off, so no signing algorithm."""
+
+
+class PartnerApplicationForm(ApplicationForm):
+    """The toolkit's application form with only the supported grant types, no OIDC algorithm,
+    and client credentials only for a confidential client (a public one keeps no secret)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "authorization_grant_type" in self.fields:
+            field = self.fields["authorization_grant_type"]
+            field.choices = [
+                (value, label) for value, label in field.choices if value in SUPPORTED_GRANT_TYPES
+            ]
+        if "algorithm" in self.fields:
+            field = self.fields["algorithm"]
+            field.choices = [
+                (Application.NO_ALGORITHM, label)
+                for value, label in field.choices
+                if value == Application.NO_ALGORITHM
+            ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if (
+            cleaned_data.get("authorization_grant_type") == Application.GRANT_CLIENT_CREDENTIALS
+            and cleaned_data.get("client_type") == Application.CLIENT_PUBLIC
+        ):
+            self.add_error(
+                "client_type",
+                _("Client credentials need a confidential client: a public one keeps no secret."),
+            )
+        return cleaned_data
+
+
+admin.site.unregister(Application)
+
+
+@admin.register(Application)
+class PartnerApplicationAdmin(ApplicationAdmin):
+    """django-oauth-toolkit's application admin, on ``PartnerApplicationForm``."""
+
+    form = PartnerApplicationForm
 
 
 class InstallForm(forms.ModelForm):

@@ -160,6 +160,13 @@ class PointOfSale(SyncedWithMercadoPago):
         help_text=_("The secret part of the display page's URL; rotate it to revoke the old link."),
         verbose_name=_("display token"),
     )
+    sticker_printed_at = models.DateTimeField(
+        _("sticker first opened at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When a member of the seller first opened the POS's printable sticker."),
+    )
 
     class Meta:
         verbose_name = _("point of sale")

@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from pos import qr
+from pos import qr, stickers
 from pos.models import PointOfSale
 from tenants.decorators import ensure_can_view
 
@@ -36,6 +36,9 @@ def qr_svg(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def sticker(request: HttpRequest, pk: int) -> HttpResponse:
-    """A page that prints on one A6 sheet: store and POS names, the QR, how to pay."""
+    """A page that prints on one A6 sheet: store and POS names, the QR, how to pay. The first
+    time a member of the seller opens it ticks the owner's "Print the sticker" step."""
     pos = _pos_with_qr(request, pk)
+    if request.tenant_role is not None:
+        stickers.record_sticker_opened(tenant=request.tenant, pos=pos)
     return render(request, "pos/sticker.html", {"pos": pos})

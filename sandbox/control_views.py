@@ -1,9 +1,11 @@
-"""The sandbox's control surface: fault settings, the webhook URL, deliveries, OAuth shortcut.
+"""The sandbox's control surface: fault settings, the webhook URL, deliveries, OAuth shortcut,
+and a seller unlinking the integrator's application.
 
 Each setting has a JSON endpoint for tests and a form on the control page (``/sandbox/_control/``)
 for people. These URLs are never subject to fault injection.
 """
 
+from contextlib import suppress
 from decimal import Decimal
 
 from django import forms
@@ -106,8 +108,15 @@ def index(request: HttpRequest) -> HttpResponse:
         elif action == "run":
             notifier.deliver_due()
             return redirect("sandbox-control")
+        elif action == "unlink":
+            account = _account(request.POST.get("user_id", ""))
+            if account is not None:
+                with suppress(oauth.OAuthError):  # unlinked meanwhile: the list shows it
+                    oauth.unlink(application, account, timezone.now())
+            return redirect("sandbox-control")
     context = {
         "application": application,
+        "linked_accounts": oauth.linked_accounts(application),
         "faults_form": faults_form,
         "webhook_form": webhook_form,
         "deliveries": Delivery.objects.select_related("event")[:DELIVERY_PAGE_SIZE],
@@ -201,3 +210,32 @@ def authorize(request: HttpRequest) -> JsonResponse:
     code = oauth.issue_code(consent, account, timezone.now())
     redirect_to = oauth.callback_url(redirect_uri, code=code.code, state=oauth.param(body, "state"))
     return JsonResponse({"code": code.code, "redirect_to": redirect_to})
+
+
+def _account(user_id: str) -> Account | None:
+    return Account.objects.filter(user_id=user_id).first() if user_id.isdigit() else None
+
+
+@csrf_exempt
+@require_POST
+def unlink(request: HttpRequest) -> JsonResponse:
+    """A seller unlinks the integrator's application: ``{user_id, client_id?}`` (the seed
+    application by default) → its grants are revoked and the signed ``mp-connect`` webhook is
+    sent → ``{user_id, event_id}``."""
+    body = body_or_error(request)
+    if isinstance(body, JsonResponse):
+        return body
+    client_id = oauth.param(body, "client_id")
+    application = (
+        Application.objects.filter(client_id=client_id).first() if client_id else seed_application()
+    )
+    if application is None:
+        return legacy_error(400, "invalid_client", f"unknown client_id {client_id!r}")
+    account = _account(oauth.param(body, "user_id"))
+    if account is None:
+        return legacy_error(400, "invalid_request", "user_id names no sandbox account")
+    try:
+        event = oauth.unlink(application, account, timezone.now())
+    except oauth.OAuthError as error:
+        return error.response()
+    return JsonResponse({"user_id": account.user_id, "event_id": event.pk})

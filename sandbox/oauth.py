@@ -7,6 +7,8 @@
   access token stops working and the old refresh token can never be used again.
 - ``client_credentials`` issues the integrator's own token (``via_oauth=False``, no refresh token:
   it authorizes nobody else).
+- A seller may unlink the application (:func:`unlink`): its grants are revoked and the
+  application gets a signed ``mp-connect`` webhook (``application.deauthorized``).
 """
 
 import base64
@@ -24,7 +26,8 @@ from django.db import transaction
 from django.http import JsonResponse
 
 from sandbox.http import legacy_error
-from sandbox.models import Account, Application, AuthorizationCode, Token
+from sandbox.models import Account, Application, AuthorizationCode, Event, Token
+from sandbox.render import mp_connect_webhook
 
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=15552000)  # 180 days
@@ -279,3 +282,44 @@ def token_response(token: Token) -> dict:
     if token.refresh_token:
         body["refresh_token"] = token.refresh_token
     return body
+
+
+MP_CONNECT_DEAUTHORIZED = "application.deauthorized"
+
+
+def linked_accounts(application: Application) -> list[Account]:
+    """The accounts that hold a live grant of ``application`` (tokens issued through OAuth)."""
+    return list(
+        Account.objects.filter(
+            tokens__application=application, tokens__via_oauth=True, tokens__revoked=False
+        )
+        .distinct()
+        .order_by("user_id")
+    )
+
+
+def unlink(application: Application, account: Account, now: datetime) -> Event:
+    """``account`` unlinks ``application`` (in Mercado Pago's "linked applications"): every
+    token and refresh token it granted is revoked, its unused codes too, and the application is
+    told by an ``mp-connect`` webhook (``?data.id=<user id>&type=mp-connect``), delivered and
+    signed as every webhook is. ``OAuthError`` when the account granted it nothing live."""
+    with transaction.atomic():
+        revoked = Token.objects.filter(
+            application=application, account=account, via_oauth=True, revoked=False
+        ).update(revoked=True)
+        if not revoked:
+            raise OAuthError("invalid_request", "this account has not authorized the application")
+        AuthorizationCode.objects.filter(
+            application=application, account=account, used_at__isnull=True
+        ).update(used_at=now)
+        user_id = str(account.user_id)
+        return Event.objects.create(
+            kind=Event.Kind.WEBHOOK,
+            application=application,
+            account=account,
+            topic="mp-connect",
+            action=MP_CONNECT_DEAUTHORIZED,
+            resource_id=user_id,
+            query={"data.id": user_id, "type": "mp-connect"},
+            body=mp_connect_webhook(application, account, MP_CONNECT_DEAUTHORIZED, now),
+        )

@@ -8,7 +8,16 @@ from django.urls import reverse
 
 from sandbox import emvco
 from sandbox.amounts import as_number, as_string
-from sandbox.models import Account, MerchantOrder, Order, Payment, PointOfSale, Refund, Store
+from sandbox.models import (
+    Account,
+    Application,
+    MerchantOrder,
+    Order,
+    Payment,
+    PointOfSale,
+    Refund,
+    Store,
+)
 from sandbox.sites import Site, site
 
 # (status, status_detail) of a v1 order's payment transaction, by the payment's status.
@@ -221,6 +230,22 @@ def order_webhook(row: Order, action: str) -> dict:
         "live_mode": False,
         "type": "order",
         "user_id": str(row.account.user_id),
+    }
+
+
+def mp_connect_webhook(
+    application: Application, account: Account, action: str, now: datetime
+) -> dict:
+    """The body of the ``mp-connect`` webhook (its shape is undocumented: modelled on the order
+    webhook's, docs/orders.md "Notifications")."""
+    return {
+        "action": action,
+        "application_id": application.client_id,
+        "data": {"id": str(account.user_id)},
+        "date_created": iso(now),
+        "live_mode": False,
+        "type": "mp-connect",
+        "user_id": account.user_id,
     }
 
 

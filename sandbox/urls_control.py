@@ -11,4 +11,5 @@ urlpatterns = [
     path("deliveries", control_views.deliveries, name="sandbox-control-deliveries"),
     path("deliveries/run", control_views.run_deliveries, name="sandbox-control-deliveries-run"),
     path("oauth/authorize", control_views.authorize, name="sandbox-control-oauth-authorize"),
+    path("oauth/unlink", control_views.unlink, name="sandbox-control-oauth-unlink"),
 ]

@@ -1,9 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Value
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from accounts import invitations
+from accounts.models import Invitation
 from merchant_platform.money import format_money, locale_for_request
 from tenants import services
 from tenants.admin_mixins import TenantOwnedAdmin
@@ -27,6 +34,18 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_view_permission(self, request, obj=None):
         return sees_every_tenant(request.user) and super().has_view_permission(request, obj)
+
+
+class TenantAddForm(forms.ModelForm):
+    """A new seller, and optionally the address its owner's invitation is sent to."""
+
+    owner_email = forms.EmailField(
+        label=_("Owner's e-mail"),
+        required=False,
+        help_text=_(
+            "Optional: saving the seller sends an invitation to this address to join as its owner."
+        ),
+    )
 
 
 @admin.register(Tenant)
@@ -73,45 +92,43 @@ class TenantAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return sees_every_tenant(request.user) and super().has_change_permission(request, obj)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TenantAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        owner_email = form.cleaned_data.get("owner_email")
+        if not change and owner_email:
+            outcome = invitations.invite(
+                tenant=obj, email=owner_email, role=Role.OWNER, invited_by=request.user
+            )
+            self.message_user(request, outcome.message, messages.SUCCESS)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        invitation_admin = self.admin_site._registry.get(Invitation)
+        invite_owner_url = ""
+        if invitation_admin is not None and invitation_admin.has_add_permission(request):
+            query = urlencode({"tenant": unquote(object_id), "role": Role.OWNER})
+            invite_owner_url = f"{reverse('admin:accounts_invitation_add')}?{query}"
+        context = {"invite_owner_url": invite_owner_url, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
     def has_delete_permission(self, request, obj=None):
         return sees_every_tenant(request.user) and super().has_delete_permission(request, obj)
 
 
 class MembershipForm(forms.ModelForm):
-    """Members are added by e-mail, so sellers never browse the platform's list of users.
-
-    ``invited_by`` (the signed-in user, set by the admin) decides which accounts may be added.
-    """
-
-    email = forms.EmailField(
-        label=_("Email"), required=False, help_text=_("The new member's e-mail address.")
-    )
-    invited_by = None
+    """A member's role. People join by accepting an invitation, never from here."""
 
     class Meta:
         model = Membership
         fields = ("tenant", "role")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"].required = self.instance.pk is None
-        if self.instance.pk is not None:
-            self.fields["email"].disabled = True
-            self.fields["email"].initial = self.instance.user.email
-
-    def clean(self):
-        cleaned_data = super().clean()
-        email, tenant = cleaned_data.get("email"), cleaned_data.get("tenant")
-        if self.instance.pk is None and email and tenant is not None:
-            try:
-                services.ensure_can_invite(tenant=tenant, email=email, invited_by=self.invited_by)
-            except services.MemberNotAllowed as refused:
-                self.add_error("email", str(refused))
-        return cleaned_data
-
     def clean_role(self):
         role = self.cleaned_data["role"]
-        if self.instance.pk is not None and role != self.instance.role:
+        if role != self.instance.role:
             try:
                 services.ensure_not_last_owner(self.instance)
             except services.LastOwnerError as error:
@@ -121,52 +138,69 @@ class MembershipForm(forms.ModelForm):
 
 @admin.register(Membership)
 class MembershipAdmin(TenantOwnedAdmin):
+    """Members of a seller: their role is changed here; people are added by invitation
+    (``accounts.admin.InvitationAdmin``), and a seller keeps at least one owner."""
+
     form = MembershipForm
     change_capability = Capability.MANAGE_MEMBERS
     list_display = ("user", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "tenant")
+    readonly_fields = ("user",)
+    actions = ("delete_selected",)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)  # a class of this request's own
-        form.invited_by = request.user
-        return form
+    def has_add_permission(self, request):
+        return False  # people join by accepting an invitation
+
+    def changelist_view(self, request, extra_context=None):
+        invitation_admin = self.admin_site._registry.get(Invitation)
+        may_invite = invitation_admin is not None and invitation_admin.has_add_permission(request)
+        invite_url = reverse("admin:accounts_invitation_add") if may_invite else ""
+        return super().changelist_view(request, {"invite_url": invite_url, **(extra_context or {})})
 
     def save_model(self, request, obj, form, change):
-        tenant = obj.tenant if self._is_platform_staff(request) else request.tenant
         role = form.cleaned_data["role"]
-        if change:
-            membership = services.add_member(tenant=tenant, user=obj.user, role=role)
-        else:
-            membership = services.invite_member(
-                tenant=tenant,
-                email=form.cleaned_data["email"],
-                role=role,
-                invited_by=request.user,
+        obj.role = form.initial.get("role", obj.role)  # the role saved until now
+        previous = services.change_role(membership=obj, role=role)
+        if previous != role:
+            self.message_user(
+                request,
+                _("Role of %(user)s changed from %(previous)s to %(role)s.")
+                % {"user": obj.user, "previous": Role(previous).label, "role": Role(role).label},
+                messages.SUCCESS,
             )
-        obj.pk, obj.user = membership.pk, membership.user
 
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None:
+    def delete_view(self, request, object_id, extra_context=None):
+        membership = self.get_object(request, unquote(object_id))
+        if membership is not None and self.has_delete_permission(request, membership):
             try:
-                services.ensure_not_last_owner(obj)
-            except services.LastOwnerError:
-                return False
-        return super().has_delete_permission(request, obj)
+                services.ensure_not_last_owner(membership)
+            except services.LastOwnerError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                change = reverse("admin:tenants_membership_change", args=[membership.pk])
+                return HttpResponseRedirect(change)
+        return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         services.remove_member(membership=obj)
 
-    def delete_queryset(self, request, queryset):
-        for membership in queryset.select_related("tenant", "user"):
-            try:
-                services.remove_member(membership=membership)
-            except services.LastOwnerError as error:
-                self.message_user(request, str(error), messages.ERROR)
+    @admin.action(
+        description=_("Delete selected %(verbose_name_plural)s"),
+        permissions=["delete"],
+    )
+    def delete_selected(self, request, queryset):
+        """Django's delete action, refused (nothing removed) when a seller would lose its
+        last owner."""
+        try:
+            services.ensure_owners_remain(list(queryset.select_related("tenant", "user")))
+        except services.LastOwnerError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        return django_delete_selected(self, request, queryset)
 
-    def get_changeform_initial_data(self, request):
-        return {"role": Role.CASHIER, **super().get_changeform_initial_data(request)}
+    def delete_queryset(self, request, queryset):
+        services.remove_members(memberships=list(queryset.select_related("tenant", "user")))
 
 
 @admin.register(MercadoPagoCredential)

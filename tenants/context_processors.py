@@ -1,9 +1,21 @@
-from tenants.roles import sees_every_tenant
+from django.utils.functional import SimpleLazyObject
+
+from tenants.connection_health import reconnect_notice
+from tenants.roles import Capability, role_can, sees_every_tenant
 
 
 def current_tenant(request):
-    """The tenant the page acts for, for the header's tenant switcher."""
+    """The tenant the page acts for, for the header: the tenant switcher, and for members who
+    manage the Mercado Pago connection the notice that it must be made again (read only by the
+    pages that show it)."""
+    tenant = getattr(request, "tenant", None)
+    manages_connection = tenant is not None and role_can(
+        getattr(request, "tenant_role", None), Capability.MANAGE_CREDENTIALS
+    )
     return {
-        "current_tenant": getattr(request, "tenant", None),
+        "current_tenant": tenant,
         "sees_every_tenant": sees_every_tenant(request.user),
+        "reconnect_notice": SimpleLazyObject(
+            lambda: reconnect_notice(tenant) if manages_connection else None
+        ),
     }

@@ -231,6 +231,11 @@ class MercadoPagoCredential(TenantOwnedModel):
         CONNECTED = "connected", _("Connected")
         NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
 
+    class ReconnectReason(models.TextChoices):
+        UNLINKED = "unlinked", _("The seller unlinked the application in Mercado Pago")
+        REFRESH_REFUSED = "refresh_refused", _("Mercado Pago refused to renew the authorization")
+        EXPIRING = "expiring", _("The authorization expires soon")
+
     source = models.CharField(max_length=10, choices=Source.choices, verbose_name=_("source"))
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.CONNECTED, verbose_name=_("status")
@@ -249,6 +254,23 @@ class MercadoPagoCredential(TenantOwnedModel):
     expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
     connected_at = models.DateTimeField(auto_now_add=True, verbose_name=_("connected at"))
     refreshed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refreshed at"))
+    reconnect_reason = models.CharField(
+        _("why it must be connected again"),
+        max_length=16,
+        choices=ReconnectReason.choices,
+        blank=True,
+        editable=False,
+    )
+    reconnect_reason_at = models.DateTimeField(
+        _("reconnect reason found at"), null=True, blank=True, editable=False
+    )
+    owners_told_at = models.DateTimeField(
+        _("owners told at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the seller's owners were e-mailed about the reason to connect again."),
+    )
 
     class Meta:
         verbose_name = _("Mercado Pago connection")
@@ -263,3 +285,11 @@ class MercadoPagoCredential(TenantOwnedModel):
     @property
     def allows_marketplace_fee(self) -> bool:
         return self.source == self.Source.OAUTH
+
+    @property
+    def current_reconnect_reason(self) -> str:
+        """Why the owner must connect again, "" when nothing says so: a reason found since this
+        connection was made (connecting again, which sets ``connected_at``, leaves it behind)."""
+        if not self.reconnect_reason or self.reconnect_reason_at is None:
+            return ""
+        return self.reconnect_reason if self.reconnect_reason_at >= self.connected_at else ""

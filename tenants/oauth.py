@@ -19,6 +19,7 @@ from django.utils import timezone
 from merchant_platform.mercadopago import get_client, get_config
 from mpapi import BadRequest, Forbidden, MercadoPagoError, Unauthorized
 from mpapi.oauth import OAuthToken, authorization_url, code_challenge, new_code_verifier
+from tenants import connection_health
 from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import tenant_scope
 from tenants.services import (
@@ -159,8 +160,9 @@ def refresh_credential(*, tenant: Tenant) -> MercadoPagoCredential:
 
     A refresh token works once, so the credential stays locked from reading the old token to
     storing the new pair. When Mercado Pago answers ``invalid_grant`` (the grant was revoked, or
-    the token used already) the credential is marked as needing reconnect and ``NotConnected``
-    is raised; ``seller_access_token`` refuses it until the owner connects again.
+    the token used already) the credential is marked as needing reconnect, its owners are told
+    (``connection_health``) and ``NotConnected`` is raised; ``seller_access_token`` refuses it
+    until the owner connects again.
     """
     config = get_config()
     with transaction.atomic(), tenant_scope(tenant):
@@ -182,8 +184,9 @@ def refresh_credential(*, tenant: Tenant) -> MercadoPagoCredential:
             except BadRequest as failure:
                 if "invalid_grant" not in failure.codes:
                     raise
-                credential.status = MercadoPagoCredential.Status.NEEDS_RECONNECT
-                credential.save(update_fields=["status"])
+                connection_health.mark_needs_reconnect(
+                    tenant=tenant, reason=MercadoPagoCredential.ReconnectReason.REFRESH_REFUSED
+                )
                 revoked = failure
             else:
                 now = timezone.now()
@@ -192,6 +195,7 @@ def refresh_credential(*, tenant: Tenant) -> MercadoPagoCredential:
                 credential.access_token = token.access_token
                 credential.access_token_tail = token.access_token[-4:]
                 credential.refreshed_at = now
+                connection_health.forget_reconnect_reason(credential)  # it expires no more
                 credential.save()
                 return credential
     raise NotConnected(

@@ -1,5 +1,7 @@
 """Writes about tenants and their members."""
 
+from collections.abc import Collection
+
 from cryptography.fernet import InvalidToken
 from django.db import models, transaction
 from django.db.models import Value
@@ -12,7 +14,7 @@ from mpapi import Forbidden, Unauthorized
 from mpapi.users import User as MercadoPagoUser
 from tenants import crypto
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
-from tenants.roles import Role, sees_every_tenant
+from tenants.roles import Role
 from tenants.scope import cross_tenant_scope, tenant_scope
 from tenants.sites import Site
 
@@ -32,7 +34,8 @@ def create_tenant(*, name: str, site: str, slug: str = "", owner: User | None = 
 def add_member(*, tenant: Tenant, user: User, role: str) -> Membership:
     """Give ``user`` the ``role`` in ``tenant`` (changing the role if already a member).
 
-    Refuses to demote the tenant's last owner.
+    Refuses to demote the tenant's last owner. People join a seller by accepting an invitation
+    (``accounts.invitations``), which calls this.
 
     Members sign in to the admin, so the user becomes ``is_staff``; what they can see and change
     there follows from their memberships, not from Django's model permissions.
@@ -41,86 +44,69 @@ def add_member(*, tenant: Tenant, user: User, role: str) -> Membership:
         membership = Membership.objects.filter(user=user).first()
         if membership is None:
             membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-        elif membership.role != role:
-            ensure_not_last_owner(membership)
-            membership.role = role
-            membership.save(update_fields=["role"])
+        else:
+            change_role(membership=membership, role=role)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     return membership
 
 
-class MemberNotAllowed(ValueError):
-    """The account of an e-mail address cannot be added by this user; the message is safe to show
-    (it is the same whoever the account is)."""
-
-
-NOT_ALLOWED = (
-    "This e-mail address belongs to an account that cannot be added here. Ask the person for "
-    "another e-mail address, or ask the platform's staff to add them."
-)
-
-
-def ensure_can_invite(*, tenant: Tenant, email: str, invited_by: User) -> None:
-    """Raise ``MemberNotAllowed`` if ``invited_by`` may not add the account of ``email``.
-
-    Until people accept invitations, a seller's member adds a new e-mail address (an account is
-    created) or an account that belongs to nobody else: never platform staff (superusers, the
-    integrator's staff) nor a member of another seller. Platform staff may add anyone.
-    """
-    if sees_every_tenant(invited_by):
-        return
-    user = _account_of(email)
-    if user is None:
-        return
-    if user.is_superuser or user.is_platform_staff:
-        raise MemberNotAllowed(NOT_ALLOWED)
-    with cross_tenant_scope():
-        elsewhere = Membership.objects.filter(user=user).exclude(tenant=tenant).exists()
-    if elsewhere:
-        raise MemberNotAllowed(NOT_ALLOWED)
-
-
-def invite_member(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Membership:
-    """Add the user with ``email`` to ``tenant``, creating an account that has no password yet.
-
-    ``invited_by`` is who asks; ``ensure_can_invite`` decides which accounts they may add.
-    """
-    ensure_can_invite(tenant=tenant, email=email, invited_by=invited_by)
-    user = _account_of(email)
-    if user is None:
-        email = User.objects.normalize_email(email).lower()
-        user = User(username=email, email=email)
-        user.set_unusable_password()
-        user.save()
-    return add_member(tenant=tenant, user=user, role=role)
-
-
-def _account_of(email: str) -> User | None:
-    email = User.objects.normalize_email(email).lower()
-    return User.objects.filter(email__iexact=email).order_by("pk").first()
+@transaction.atomic
+def change_role(*, membership: Membership, role: str) -> str:
+    """Give ``membership`` the ``role``; returns the role it had. Refuses (``LastOwnerError``) to
+    demote the tenant's last owner."""
+    previous = membership.role
+    if role != previous:
+        with tenant_scope(membership.tenant):
+            ensure_not_last_owner(membership)
+            membership.role = role
+            membership.save(update_fields=["role"])
+    return previous
 
 
 class LastOwnerError(ValueError):
-    """A tenant must keep at least one owner."""
+    """A tenant must keep at least one owner; the message is safe to show."""
+
+    def __init__(self, membership: Membership) -> None:
+        super().__init__(
+            _(
+                "%(user)s is the last owner of %(seller)s, and a seller keeps at least one "
+                "owner: make another member an owner first."
+            )
+            % {"user": membership.user, "seller": membership.tenant}
+        )
 
 
 def remove_member(*, membership: Membership) -> None:
     """Remove a member, refusing to remove the tenant's last owner."""
-    with tenant_scope(membership.tenant):
-        ensure_not_last_owner(membership)
-        membership.delete()
+    remove_members(memberships=[membership])
+
+
+@transaction.atomic
+def remove_members(*, memberships: Collection[Membership]) -> None:
+    """Remove ``memberships`` (of any tenants), all or none: ``LastOwnerError`` if a tenant
+    would be left without an owner."""
+    ensure_owners_remain(memberships)
+    for membership in memberships:
+        with tenant_scope(membership.tenant):
+            membership.delete()
 
 
 def ensure_not_last_owner(membership: Membership) -> None:
     """Raise ``LastOwnerError`` if ``membership`` is its tenant's only owner."""
-    if membership.role != Role.OWNER:
-        return
-    with tenant_scope(membership.tenant):
-        other_owners = Membership.objects.filter(role=Role.OWNER).exclude(pk=membership.pk)
-        if not other_owners.exists():
-            raise LastOwnerError(f"{membership.user} is the last owner of {membership.tenant}.")
+    ensure_owners_remain([membership])
+
+
+def ensure_owners_remain(memberships: Collection[Membership]) -> None:
+    """Raise ``LastOwnerError`` if, without ``memberships``, one of their tenants would have no
+    owner left."""
+    leaving = [m for m in memberships if m.role == Role.OWNER]
+    for membership in leaving:
+        with tenant_scope(membership.tenant):
+            owners = Membership.objects.filter(role=Role.OWNER)
+            if not owners.exclude(pk__in=[m.pk for m in leaving]).exists():
+                raise LastOwnerError(membership)
 
 
 class NotConnected(Exception):

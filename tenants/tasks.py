@@ -1,4 +1,5 @@
-"""Celery tasks of the tenants app: thin wrappers around ``tenants.oauth``."""
+"""Celery tasks of the tenants app: thin wrappers around ``tenants.oauth`` and
+``tenants.connection_health``."""
 
 import logging
 
@@ -6,7 +7,7 @@ from django.utils import timezone
 
 from merchant_platform.celery import app
 from mpapi import MercadoPagoError
-from tenants import oauth
+from tenants import connection_health, oauth
 from tenants.scope import cross_tenant_scope
 from tenants.services import NotConnected
 from tenants.task_base import TenantTask
@@ -36,3 +37,21 @@ def refresh_credential(*, tenant) -> str:
         logger.warning("Mercado Pago token refresh failed for seller %s: %s", tenant.pk, error)
         return "failed"
     return "refreshed"
+
+
+@app.task(name="tenants.notify_expiring_credentials")
+def notify_expiring_credentials() -> int:
+    """Tell the owners of sellers whose token expires within a week, unrenewed (beat, daily)."""
+    with cross_tenant_scope():
+        tenant_ids = connection_health.tenants_expiring_unrenewed(now=timezone.now())
+    for tenant_id in tenant_ids:
+        notify_expiring_credential.apply_async(kwargs={"tenant_id": tenant_id})
+    return len(tenant_ids)
+
+
+@app.task(base=TenantTask, name="tenants.notify_expiring_credential")
+def notify_expiring_credential(*, tenant) -> bool:
+    """Mark one seller's connection as expiring and tell its owners (once per expiry)."""
+    return connection_health.mark_needs_reconnect(
+        tenant=tenant, reason=connection_health.Reason.EXPIRING
+    )

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant
 
+from accounts.models import Invitation
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from partners.models import (
     DeliveryAttempt,
@@ -270,7 +271,22 @@ def _pos_import(tenant: Tenant) -> PosImport:
         return PosImport.objects.create(tenant=tenant, file_name="pos.csv", content="")
 
 
+def _invitation(tenant: Tenant) -> Invitation:
+    """An open invitation, saved directly (``accounts.invitations.invite`` also e-mails it)."""
+    now = timezone.now()
+    with tenant_scope(tenant):
+        return Invitation.objects.create(
+            tenant=tenant,
+            email=f"invited{next(_sequence)}@example.com",
+            role=Role.VIEWER,
+            nonce=f"nonce-{next(_sequence)}",
+            sent_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
+    Invitation: _invitation,
     Membership: _membership,
     MercadoPagoCredential: _credential,
     Store: make_store,

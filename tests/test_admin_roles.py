@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken, get_application_model
 
+from accounts.models import Invitation
 from orders.models import Notification, Order
 from partners.models import (
     GrantedCode,
@@ -89,7 +90,9 @@ EXPECTED: dict[str, tuple[Pages, Pages, Pages, Pages]] = {
     # Their own seller, read-only; only owners change the members; only owners see credentials
     # (connecting is the connect page's, deleting disconnects).
     "tenants.Tenant": (READS, READS, READS, READS),
-    "tenants.Membership": (pages(200, 200, EDIT, 200, "delete_selected"), READS, READS, READS),
+    "tenants.Membership": (pages(200, 403, EDIT, 200, "delete_selected"), READS, READS, READS),
+    # People join by invitation: owners invite, resend and revoke; nobody edits one.
+    "accounts.Invitation": (pages(200, 200, VIEW, 403, "resend", "revoke"),) + (DENIED,) * 3,
     "tenants.MercadoPagoCredential": (pages(200, 403, VIEW, 200, "delete_selected"),)
     + (DENIED,) * 3,
     # Stores and POS: owners and managers manage them.
@@ -150,6 +153,7 @@ ROW = {
     RefreshToken: _refresh_token,
     Tenant: lambda tenant: tenant,
     Membership: TENANT_OWNED_FACTORIES[Membership],  # a viewer's: an owner may remove it
+    Invitation: TENANT_OWNED_FACTORIES[Invitation],
     MercadoPagoCredential: TENANT_OWNED_FACTORIES[MercadoPagoCredential],
     Store: make_store,
     PointOfSale: make_pos,

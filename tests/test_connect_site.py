@@ -74,3 +74,34 @@ def test_a_manual_token_of_another_country_is_refused_and_nothing_is_saved(clien
         tenant=tenant, access_token=seller_access_token("MLA")
     )
     assert credential.mp_user_id == SANDBOX_SELLERS["MLA"]
+
+
+def test_a_wrong_country_never_replaces_a_working_connection_by_either_path(
+    client, tenant_a, owner_a
+):
+    client.force_login(owner_a)
+    client.get(_answer_consent(client, nickname="TESTSELLERMLA"))  # connected through OAuth
+    with tenant_scope(tenant_a):
+        before = MercadoPagoCredential.objects.get()
+
+    refused = client.get(_answer_consent(client, nickname="TESTSELLERMLB"))
+    assert refused.status_code == 409
+    assert "registered in Brazil (MLB)" in refused.text
+    with pytest.raises(services.WrongSite):
+        services.connect_with_access_token(tenant=tenant_a, access_token=seller_access_token("MLM"))
+    page = client.post(
+        reverse("tenants:mercadopago-token"), {"access_token": seller_access_token("MPE")}
+    )
+    assert page.status_code == 400
+    assert "registered in Peru (MPE)" in page.text
+
+    tenant_a.refresh_from_db()
+    with tenant_scope(tenant_a):
+        after = MercadoPagoCredential.objects.get()
+    assert tenant_a.mp_user_id == SANDBOX_SELLERS["MLA"]
+    assert (after.pk, after.access_token, after.source, after.status) == (
+        before.pk,
+        before.access_token,
+        MercadoPagoCredential.Source.OAUTH,
+        MercadoPagoCredential.Status.CONNECTED,
+    )

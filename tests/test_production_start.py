@@ -20,7 +20,12 @@ from tests.test_settings_checks import PRODUCTION_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SECRETS = ("client-secret-value", "webhook-secret-value", PRODUCTION_ENV["SECRET_KEY"])
+SECRETS = (
+    "client-secret-value",
+    "webhook-secret-value",
+    "mail-password-value",
+    PRODUCTION_ENV["SECRET_KEY"],
+)
 # A production environment that the startup refusal accepts. The broker is in memory (no worker
 # here needs another process) and the cache a Redis server that nobody connects to at start.
 STARTS = {

@@ -60,7 +60,8 @@ def test_the_image_builds_with_the_scripts_and_runs_unprivileged():
 def test_compose_runs_every_process_of_the_image_with_its_script():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "redis", "proxy", *PROCESSES}
+    assert set(services) == {"db", "redis", "proxy", "mail", *PROCESSES}
+    assert services["mail"]["profiles"] == ["staging"]  # staging's mail catcher only
     for name in PROCESSES:
         service = services[name]
         assert service["command"] == [f"deploy/{name}.sh"], name
