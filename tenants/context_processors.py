@@ -2,12 +2,13 @@ from django.utils.functional import SimpleLazyObject
 
 from tenants.connection_health import reconnect_notice
 from tenants.roles import Capability, role_can, sees_every_tenant
+from tenants.selectors import tenants_for_user
 
 
 def current_tenant(request):
-    """The tenant the page acts for, for the header: the tenant switcher, and for members who
-    manage the Mercado Pago connection the notice that it must be made again (read only by the
-    pages that show it)."""
+    """The tenant the page acts for, for the header: the tenant switcher (offered to platform
+    staff and to members of more than one seller), and for members who manage the Mercado Pago
+    connection the notice that it must be made again (each read only by the pages that show it)."""
     tenant = getattr(request, "tenant", None)
     manages_connection = tenant is not None and role_can(
         getattr(request, "tenant_role", None), Capability.MANAGE_CREDENTIALS
@@ -15,6 +16,9 @@ def current_tenant(request):
     return {
         "current_tenant": tenant,
         "sees_every_tenant": sees_every_tenant(request.user),
+        "may_switch_seller": SimpleLazyObject(
+            lambda: tenants_for_user(request.user)[:2].count() > 1
+        ),
         "reconnect_notice": SimpleLazyObject(
             lambda: reconnect_notice(tenant) if manages_connection else None
         ),

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Invitation
+from tenants import services
 from tenants.middleware import SESSION_KEY
 from tenants.models import Membership
 from tenants.roles import Role
@@ -189,11 +190,21 @@ def test_a_user_without_membership_sees_no_tenant_data(client, tenant_a, owner_a
     assert "owner-a" not in response.text
 
 
-def test_the_admin_header_shows_the_current_tenant_and_a_switch_link(client, tenant_a, owner_a):
+def test_the_admin_header_offers_switching_only_to_who_has_a_choice(
+    client, tenant_a, tenant_b, owner_a
+):
     client.force_login(owner_a)
     response = client.get(reverse("admin:index"))
     assert "Seller: <strong>Seller A</strong>" in response.text
-    assert reverse("tenants:select") in response.text
+    assert 'id="switch-seller-link"' not in response.text  # one seller: nothing to switch to
+
+    services.add_member(tenant=tenant_b, user=owner_a, role="viewer")
+    response = client.get(reverse("admin:index"))
+    assert f'href="{reverse("tenants:select")}?next=/admin/" id="switch-seller-link"' in (
+        response.text
+    )
+    client.force_login(make_user("staff", is_platform_staff=True, is_staff=True, language="en"))
+    assert 'id="switch-seller-link"' in client.get(reverse("admin:index")).text
 
 
 def test_the_admin_login_page_signs_a_seller_in_through_its_form(client, tenant_a, owner_a):
