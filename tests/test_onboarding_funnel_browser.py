@@ -27,7 +27,11 @@ from tests.factories import make_user
 from tests.orders.conftest import pay
 from tests.sandbox.api_helpers import COORDINATES
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("eager_celery"),  # e-mails, webhooks and syncs run as they are sent
+]
 
 SHOTS = os.environ.get("SCREENSHOTS_DIR")
 OWNER = "duena@cafe-norte.example"
