@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from console import exports, health, selectors
 from console.selectors import Problem, SellerRow, Stage
@@ -66,67 +66,52 @@ class Link:
     url: str
 
 
+# Each problem count of a row: its words, and the admin list (with its filter) of those rows.
+PROBLEM_LINKS = (
+    (
+        "failed_stores",
+        ngettext_lazy("%(n)d store failed to sync", "%(n)d stores failed to sync", "n"),
+        "pos_store",
+        "sync_state__exact=failed",
+    ),
+    (
+        "failed_pos",
+        ngettext_lazy("%(n)d POS failed to sync", "%(n)d POS failed to sync", "n"),
+        "pos_pointofsale",
+        "sync_state__exact=failed",
+    ),
+    (
+        "failed_notifications",
+        ngettext_lazy("%(n)d notification failed", "%(n)d notifications failed", "n"),
+        "orders_notification",
+        "status__exact=failed",
+    ),
+    (
+        "failed_deliveries",
+        ngettext_lazy("%(n)d partner delivery failed", "%(n)d partner deliveries failed", "n"),
+        "partners_webhookdelivery",
+        "status__exact=failed",
+    ),
+    (
+        "retrying_deliveries",
+        ngettext_lazy("%(n)d partner delivery in retry", "%(n)d partner deliveries in retry", "n"),
+        "partners_webhookdelivery",
+        "status__exact=pending&attempt_count__gt=0",
+    ),
+)
+
+
 def problem_links(row: SellerRow) -> list[Link]:
     """Each of the seller's problems, linked to the admin list filtered to it."""
 
     def changelist(name: str, query: str) -> str:
         return f"{reverse(f'admin:{name}_changelist')}?tenant__id__exact={row.tenant.pk}&{query}"
 
-    links = []
-    if row.failed_stores:
-        links.append(
-            Link(
-                ngettext(
-                    "%(n)d store failed to sync", "%(n)d stores failed to sync", row.failed_stores
-                )
-                % {"n": row.failed_stores},
-                changelist("pos_store", "sync_state__exact=failed"),
-            )
-        )
-    if row.failed_pos:
-        links.append(
-            Link(
-                ngettext("%(n)d POS failed to sync", "%(n)d POS failed to sync", row.failed_pos)
-                % {"n": row.failed_pos},
-                changelist("pos_pointofsale", "sync_state__exact=failed"),
-            )
-        )
-    if row.failed_notifications:
-        links.append(
-            Link(
-                ngettext(
-                    "%(n)d notification failed",
-                    "%(n)d notifications failed",
-                    row.failed_notifications,
-                )
-                % {"n": row.failed_notifications},
-                changelist("orders_notification", "status__exact=failed"),
-            )
-        )
-    if row.failed_deliveries:
-        links.append(
-            Link(
-                ngettext(
-                    "%(n)d partner delivery failed",
-                    "%(n)d partner deliveries failed",
-                    row.failed_deliveries,
-                )
-                % {"n": row.failed_deliveries},
-                changelist("partners_webhookdelivery", "status__exact=failed"),
-            )
-        )
-    if row.retrying_deliveries:
-        links.append(
-            Link(
-                ngettext(
-                    "%(n)d partner delivery in retry",
-                    "%(n)d partner deliveries in retry",
-                    row.retrying_deliveries,
-                )
-                % {"n": row.retrying_deliveries},
-                changelist("partners_webhookdelivery", "status__exact=pending&attempt_count__gt=0"),
-            )
-        )
+    links = [
+        Link(words % {"n": getattr(row, count)}, changelist(name, query))
+        for count, words, name, query in PROBLEM_LINKS
+        if getattr(row, count)
+    ]
     if row.needs_reconnect:
         links.append(
             Link(
