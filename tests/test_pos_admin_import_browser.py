@@ -63,6 +63,7 @@ def test_a_manager_uploads_a_csv_and_reads_the_report(page, seller):
     rows = [row(1, 1), row(1, 2), row(2, 1, latitude="", longitude=""), row(3, None)]
     page.goto(reverse("admin:pos_pointofsale_changelist"))
     page.click("#import-csv-link")
+    page.wait_for_url("**/admin/pos/pointofsale/import/")
     check_page(page, "import-form")
 
     page.set_input_files(
