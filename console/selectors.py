@@ -38,6 +38,7 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Invitation
+from disputes.models import Dispute
 from orders.dashboard import local_day, local_period
 from orders.models import Notification, Order, Status
 from partners.models import WebhookDelivery
@@ -73,6 +74,7 @@ class Problem(TextChoices):
     NOTIFICATIONS = "notifications", _("Failing notifications")
     DELIVERIES = "deliveries", _("Partner deliveries failing")
     RECONNECT = "reconnect", _("Needs reconnection")
+    DISPUTES = "disputes", _("Open disputes")
 
 
 ORDERINGS = {
@@ -181,6 +183,9 @@ def problem_condition(problem: str) -> Q:
             Exists(_of_seller(Notification.objects.filter(status=Notification.Status.FAILED)))
         ),
         Problem.DELIVERIES: Q(Exists(_of_seller(WebhookDelivery.objects.filter(FAILING_DELIVERY)))),
+        Problem.DISPUTES: Q(
+            Exists(_of_seller(Dispute.objects.filter(status=Dispute.Status.OPENED)))
+        ),
         Problem.RECONNECT: Q(
             Exists(
                 _of_seller(
@@ -276,6 +281,7 @@ class SellerRow:
     failed_notifications: int = 0
     failed_deliveries: int = 0
     retrying_deliveries: int = 0
+    open_disputes: int = 0
     needs_reconnect: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -285,7 +291,7 @@ class SellerRow:
 
 
 def rows(tenants: Iterable[Tenant], now: datetime) -> list[SellerRow]:
-    """The console's row of each of ``tenants`` at ``now``, in their order: ten grouped queries
+    """The console's row of each of ``tenants`` at ``now``, in their order: eleven grouped queries
     however many sellers there are."""
     tenants = list(tenants)
     if not tenants:
@@ -387,6 +393,9 @@ def _read_problems(found: dict[int, SellerRow], ids: list[int]) -> None:
     ):
         found[row["tenant_id"]].failed_deliveries = row["failed"]
         found[row["tenant_id"]].retrying_deliveries = row["retrying"]
+    disputes = Dispute.objects.filter(status=Dispute.Status.OPENED)
+    for row in _counts(disputes, ids, n=Count("pk")):
+        found[row["tenant_id"]].open_disputes = row["n"]
     reconnect = MercadoPagoCredential.objects.filter(
         tenant_id__in=ids, status=MercadoPagoCredential.Status.NEEDS_RECONNECT
     ).values_list("tenant_id", flat=True)
@@ -400,6 +409,7 @@ def _read_problems(found: dict[int, SellerRow], ids: list[int]) -> None:
                 (Problem.NOTIFICATIONS, row.failed_notifications),
                 (Problem.DELIVERIES, row.failed_deliveries or row.retrying_deliveries),
                 (Problem.RECONNECT, row.needs_reconnect),
+                (Problem.DISPUTES, row.open_disputes),
             )
             if present
         ]

@@ -98,6 +98,12 @@ PROBLEM_LINKS = (
         "partners_webhookdelivery",
         "status__exact=pending&attempt_count__gt=0",
     ),
+    (
+        "open_disputes",
+        ngettext_lazy("%(n)d open dispute", "%(n)d open disputes", "n"),
+        "disputes_dispute",
+        "status__exact=opened",
+    ),
 )
 
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "pos",
     "orders",
     "partners",
+    "disputes",
     "console",
     "sandbox",
 ]

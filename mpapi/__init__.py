@@ -3,6 +3,7 @@
 Start with :class:`MercadoPagoClient` and :class:`ClientConfig`; docs/mpapi.md is the guide.
 """
 
+from mpapi.chargebacks import Chargeback, get_chargeback
 from mpapi.client import MercadoPagoClient
 from mpapi.config import ClientConfig
 from mpapi.errors import (
@@ -19,11 +20,13 @@ from mpapi.errors import (
     UnexpectedResponse,
 )
 from mpapi.observe import CallRecord
+from mpapi.reports import ReportKind, ReportLine, parse_report_csv
 
 __all__ = [
     "APIError",
     "BadRequest",
     "CallRecord",
+    "Chargeback",
     "ClientConfig",
     "Conflict",
     "Forbidden",
@@ -31,8 +34,12 @@ __all__ = [
     "MercadoPagoError",
     "NotFound",
     "RateLimited",
+    "ReportKind",
+    "ReportLine",
     "ServerError",
     "TransportFailure",
     "Unauthorized",
     "UnexpectedResponse",
+    "get_chargeback",
+    "parse_report_csv",
 ]

@@ -20,6 +20,7 @@ from mpapi.oauth import OAuthToken, authorization_url
 from mpapi.orders import Order, OrderCreate, RefundTransaction, search_query
 from mpapi.parsing import JSON, Page, page
 from mpapi.payments import MerchantOrder, Payment, PaymentRefund
+from mpapi.reports import ReportsMixin
 from mpapi.session import Call, Session
 from mpapi.stores import Pos, PosCreate, PosUpdate, Store, StoreRequest
 from mpapi.users import User
@@ -36,7 +37,7 @@ def _query(**params: object) -> dict[str, str]:
     return {key: str(value) for key, value in params.items() if value is not None}
 
 
-class MercadoPagoClient:
+class MercadoPagoClient(ReportsMixin):
     """A typed client of the Mercado Pago API. Use it as a context manager, or call ``close``."""
 
     def __init__(self, config: ClientConfig | None = None) -> None:
@@ -387,6 +388,24 @@ class MercadoPagoClient:
         body = {"amount": legacy_amount(amount, currency)}
         call = Call("POST", path, access_token, body, idempotency_key=idempotency_key)
         return self._object(call, PaymentRefund.from_json)
+
+    def list_payment_refunds(self, access_token: str, payment_id: int) -> tuple[PaymentRefund, ...]:
+        """``GET /v1/payments/{payment_id}/refunds``: every refund of the payment (a JSON list),
+        oldest first."""
+        call = Call("GET", f"/v1/payments/{_segment(payment_id)}/refunds", access_token)
+        answer = self._session.send(call)
+        items = answer.body if isinstance(answer.body, list) else [answer.body]
+        return tuple(
+            self._parse(call, answer.status, item, PaymentRefund.from_json) for item in items
+        )
+
+    def get_payment_refund(
+        self, access_token: str, payment_id: int, refund_id: int
+    ) -> PaymentRefund:
+        """``GET /v1/payments/{payment_id}/refunds/{refund_id}`` (404 ``NotFound``, code
+        ``2032``, for a refund the payment does not have)."""
+        path = f"/v1/payments/{_segment(payment_id)}/refunds/{_segment(refund_id)}"
+        return self._object(Call("GET", path, access_token), PaymentRefund.from_json)
 
     # Plumbing -------------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 Every error answer becomes an :class:`APIError` subclass chosen by HTTP status, carrying Mercado
 Pago's error code(s), message and the body as received. Both envelopes are understood:
 
-- legacy (in-store QR, stores, POS, merchant orders, payments, OAuth):
+- legacy (stores, POS, merchant orders, payments, OAuth):
   ``{"message": ..., "error": ..., "status": ..., "cause": [...]}``, where the code may also be
-  given as ``errorKey`` or as ``cause[].code``;
+  given as ``cause[].code``;
+- legacy in-store QR, as its OpenAPI documents it: ``{"errorKey": ...}`` alone (a key written
+  ``key--text``, as the OpenAPI lists them, gives its text as the message);
 - Orders API: ``{"errors": [{"code": ..., "message": ..., "details": [...]}]}``.
 
 A body that is not JSON (a proxy's HTML page) is kept as text.
@@ -152,9 +154,19 @@ def _orders_envelope(errors: list) -> tuple[tuple[str, ...], str, tuple[str, ...
 def _legacy_envelope(body: dict) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     causes = _as_list(body.get("cause"))
     cause_codes = (cause.get("code") for cause in causes if isinstance(cause, dict))
-    codes = _unique([body.get("errorKey"), body.get("error"), *cause_codes])
+    error_key, key_text = _split_key(body.get("errorKey"))
+    codes = _unique([error_key, body.get("error"), *cause_codes])
     details = tuple(str(text) for text in map(_cause_text, causes) if text)
-    return codes, str(body.get("message") or ""), details
+    return codes, str(body.get("message") or key_text), details
+
+
+def _split_key(value: object) -> tuple[object, str]:
+    """An ``errorKey`` and its text: the in-store OpenAPI lists each key with its meaning as
+    ``invalid_collectorId--user_id must be a number.``; a bare key has no text."""
+    if not isinstance(value, str) or "--" not in value:
+        return value, ""
+    key, _, text = value.partition("--")
+    return key, text.strip()
 
 
 def _cause_text(cause: object) -> object:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from mpapi.amounts import order_amount
 from mpapi.instore import Tax
-from mpapi.parsing import JSON, mapping, moment, number, sequence, text
+from mpapi.parsing import JSON, mapping, moment, number, required_number, sequence, text
 
 QRMode = Literal["static", "dynamic", "hybrid"]
 
@@ -48,11 +48,33 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class PaymentMethodDiscount:
+    """A discount for paying with one payment method type: the order then costs
+    ``new_total_amount`` (``discounts.payment_methods[]``, e.g. ``account_money``)."""
+
+    type: str
+    new_total_amount: Decimal
+
+    def to_json(self, currency: str) -> dict:
+        return {
+            "type": self.type,
+            "new_total_amount": order_amount(self.new_total_amount, currency),
+        }
+
+    @classmethod
+    def from_json(cls, data: JSON) -> "PaymentMethodDiscount":
+        return cls(
+            type=str(data["type"]), new_total_amount=required_number(data["new_total_amount"])
+        )
+
+
+@dataclass(frozen=True)
 class OrderCreate:
     """The body of ``POST /v1/orders`` for a QR order with one payment of ``total_amount``.
 
     ``sponsor_id``, ``platform_id`` and ``integrator_id`` go in ``integration_data``; ``taxes``
-    (Colombia's IVA, api.md §11 #21) go as amount strings.
+    (Colombia's IVA, api.md §11 #21) go as amount strings; ``discounts`` as
+    ``discounts.payment_methods[]``.
     """
 
     external_reference: str
@@ -68,6 +90,7 @@ class OrderCreate:
     platform_id: str | None = None
     integrator_id: str | None = None
     taxes: tuple[Tax, ...] = ()
+    discounts: tuple[PaymentMethodDiscount, ...] = ()
 
     def to_json(self) -> dict:
         total = order_amount(self.total_amount, self.currency)
@@ -100,6 +123,10 @@ class OrderCreate:
                 {"type": tax.type, "value": order_amount(tax.value, self.currency)}
                 for tax in self.taxes
             ]
+        if self.discounts:
+            body["discounts"] = {
+                "payment_methods": [discount.to_json(self.currency) for discount in self.discounts]
+            }
         return body
 
 
@@ -187,6 +214,7 @@ class Order:
     payments: tuple[OrderPayment, ...]
     refunds: tuple[OrderRefund, ...]
     raw: JSON
+    discounts: tuple[PaymentMethodDiscount, ...] = ()
 
     @classmethod
     def from_json(cls, data: JSON) -> "Order":
@@ -213,6 +241,12 @@ class Order:
             payments=tuple(map(OrderPayment.from_json, sequence(transactions.get("payments")))),
             refunds=tuple(map(OrderRefund.from_json, sequence(transactions.get("refunds")))),
             raw=data,
+            discounts=tuple(
+                map(
+                    PaymentMethodDiscount.from_json,
+                    sequence(mapping(data.get("discounts")).get("payment_methods")),
+                )
+            ),
         )
 
 

@@ -63,6 +63,9 @@ def _merchant_order_id(order: JSON) -> int | None:
 
 @dataclass(frozen=True)
 class PaymentRefund:
+    """A refund of a payment: ``status`` ``in_process`` until Mercado Pago completes it
+    (``approved``), or ``rejected``/``cancelled`` when it fails."""
+
     id: int
     payment_id: int | None
     amount: Decimal | None

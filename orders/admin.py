@@ -28,6 +28,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from disputes.admin import DisputeInline
 from merchant_platform.money import (
     AmountError,
     amount_format,
@@ -134,8 +135,25 @@ class PaymentInline(AmountsInline):
 class RefundInline(AmountsInline):
     model = Refund
     fk_name = "order"
-    fields = ["payment", "refund_amount", "status", "mp_refund_id", "error_code", "created_at"]
+    fields = [
+        "payment",
+        "refund_amount",
+        "refund_status",
+        "mp_refund_id",
+        "error_code",
+        "created_at",
+    ]
     refund_amount = money_column("amount", _("amount"))
+
+    @admin.display(description=_("status"), ordering="status")
+    def refund_status(self, refund: Refund) -> str:
+        """A pending refund says which: Mercado Pago made it and is processing it (not refunded
+        money yet), or it has not answered yet."""
+        if refund.status != Refund.Status.PENDING:
+            return refund.get_status_display()
+        if refund.mp_refund_id:
+            return gettext("Processing in Mercado Pago")
+        return gettext("Waiting for Mercado Pago's answer")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("payment")
@@ -325,7 +343,7 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
     paginator = EstimatedCountPaginator
     fields = readonly_fields = ORDER_FIELDS
     actions = ["cancel", "refresh"]
-    inlines = [OrderItemInline, PaymentInline, RefundInline, MercadoPagoCallInline]
+    inlines = [OrderItemInline, PaymentInline, RefundInline, DisputeInline, MercadoPagoCallInline]
 
     class Media:
         css = ADMIN_CSS

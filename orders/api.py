@@ -148,8 +148,11 @@ class RefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {
             "status": {
-                "help_text": "pending while Mercado Pago has not confirmed it (it is sent again), "
-                "processed, or failed (refused: error_code is Mercado Pago's)."
+                "help_text": "pending while Mercado Pago has not completed it: with a "
+                "mercadopago_refund_id Mercado Pago is processing it (not counted as refunded "
+                "yet), without one it has not answered (it is sent again); processed; or failed "
+                "(refused or rejected: its amount is refundable again; error_code is Mercado "
+                "Pago's when it refused it)."
             }
         }
 

@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from disputes import services as dispute_services
 from merchant_platform import request_context
 from merchant_platform.mercadopago import get_config
 from merchant_platform.rate_limits import parse_rate, spend
@@ -351,9 +352,39 @@ def _act(notification: Notification, *, trailing: bool) -> Outcome:
         return _act_on_ipn(notification, trailing=trailing)
     if notification.topic == "mp-connect":
         return _act_on_mp_connect(notification)
+    if notification.topic == CHARGEBACKS_TOPIC:
+        return _act_on_chargeback(notification)
     if notification.topic != "order":
         return Outcome(Notification.Status.IGNORED, f"topic {notification.topic!r} not handled")
     return _act_on_order_webhook(notification)
+
+
+CHARGEBACKS_TOPIC = "topic_chargebacks_wh"
+
+
+def _act_on_chargeback(notification: Notification) -> Outcome:
+    """A chargeback was opened or changed (docs/disputes.md). The signed ``data.id`` names it;
+    its seller is the body's ``user_id`` (or the seller of the payment in ``data.payment_id``),
+    believed only once Mercado Pago, asked with that seller's token, shows the chargeback."""
+    if not notification.resource_id:
+        return Outcome(Notification.Status.IGNORED, "the notification names no chargeback")
+    body = _json_object(notification.body)
+    seller = _seller_of(body.get("user_id"))
+    if seller is None:
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        seller = dispute_services.seller_of_payment(_number(data.get("payment_id")))
+    if seller is None:
+        return Outcome(Notification.Status.IGNORED, "no seller has this chargeback's account")
+    dispute = dispute_services.refresh_dispute(
+        tenant=seller, mp_chargeback_id=notification.resource_id
+    )
+    if dispute is None:
+        detail = f"chargeback {notification.resource_id} is not this seller's"
+        return Outcome(Notification.Status.IGNORED, detail)
+    _attribute(notification, seller, dispute.order)
+    return Outcome(
+        Notification.Status.PROCESSED, f"dispute is {dispute.status}", seller, dispute.order
+    )
 
 
 MP_CONNECT_UNLINKED = "application.deauthorized"

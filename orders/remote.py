@@ -281,13 +281,21 @@ def _approval_time(seller: Seller, reference_id: str) -> datetime | None:
 
 
 def payment_refunds(seller: Seller, mp_payment_id: str) -> tuple[RefundState, ...]:
-    """The refunds of a legacy payment, as ``GET /v1/payments/{id}`` lists them, each with the
-    date Mercado Pago made it."""
-    payment = seller.mp.get_payment(seller.token, int(mp_payment_id))
-    return tuple(
-        legacy_refund_state(PaymentRefund.from_json(refund), mp_payment_id)
-        for refund in payment.raw.get("refunds") or []
-    )
+    """The refunds of a legacy payment, as ``GET /v1/payments/{id}/refunds`` lists them, each
+    with its status and the date Mercado Pago made it."""
+    listed = seller.mp.list_payment_refunds(seller.token, int(mp_payment_id))
+    return tuple(legacy_refund_state(refund, mp_payment_id) for refund in listed)
+
+
+def payment_refund(seller: Seller, mp_payment_id: str, mp_refund_id: str) -> RefundState | None:
+    """One refund of a legacy payment as ``GET /v1/payments/{id}/refunds/{refund_id}`` shows
+    it now (``in_process``, ``approved``, ``rejected``...); None when Mercado Pago has no such
+    refund."""
+    try:
+        found = seller.mp.get_payment_refund(seller.token, int(mp_payment_id), int(mp_refund_id))
+    except NotFound:
+        return None
+    return legacy_refund_state(found, mp_payment_id)
 
 
 def legacy_refund_state(refund: PaymentRefund, mp_payment_id: str) -> RefundState:

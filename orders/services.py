@@ -37,7 +37,7 @@ from mpapi import (
     UnexpectedResponse,
 )
 from mpapi.orders import RefundTransaction
-from orders import remote, transitions
+from orders import recovery, remote, transitions
 from orders.errors import (
     InvalidOrder,
     MercadoPagoUnavailable,
@@ -303,12 +303,17 @@ def submit_order(*, tenant: Tenant, order: Order) -> Order:
     since Mercado Pago may have made it and does not deduplicate it: it fails as one that got
     no answer.
 
+    An Orders API order whose create got no answer is first looked for in Mercado Pago by its
+    reference (``orders.recovery``): the order that create made is adopted, not sent again.
+
     Raises ``MercadoPagoUnavailable`` when it stays pending; ``RefusedByMercadoPago`` when
     Mercado Pago refuses it (it is then ``failed``).
     """
     _concerning(order)
     with tenant_scope(tenant):
         order = Order.objects.select_related("pos__store", "tenant").get(pk=order.pk)
+        if (adopted := recovery.adopt_unanswered_create(tenant=tenant, order=order)) is not None:
+            return adopted  # its unanswered create made it: found by search, never sent twice
         if _cut_off_before_an_answer(order):
             return transitions.apply(order, _failed(None, NO_ANSWER_CODE, _NO_ANSWER))
         if order.status == Status.PENDING and _replaced_on_its_pos(order):
@@ -727,7 +732,10 @@ def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
                 currency=order.currency,
                 idempotency_key=key,
             )
-        return _naming_the_refund(remote.v1_state(answer), refund)
+        state = remote.v1_state(answer)
+        if any(transitions.refund_status(r.status) == Refund.Status.PENDING for r in state.refunds):
+            state = _read_again(seller, order, state)
+        return _naming_the_refund(state, refund)
     payment_id = int(payment.mp_payment_id)
     if refund.whole:
         made = seller.mp.refund_payment(seller.token, payment_id, idempotency_key=key)
@@ -750,6 +758,16 @@ def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:
     others = tuple(r for r in state.refunds if r.mp_refund_id != answer.mp_refund_id)
     named = replace(listed[0], local_id=refund.pk) if listed else answer
     return replace(state, refunds=(*others, named))
+
+
+def _read_again(seller: remote.Seller, order: Order, state: OrderState) -> OrderState:
+    """The Orders API answers a refund ``processing`` and completes it later: ``state`` (that
+    answer) read once more, so a refund Mercado Pago has completed meanwhile is recorded at once
+    (one still processing is completed by its notification or a refresh)."""
+    try:
+        return remote.v1_state(seller.mp.get_order(seller.token, order.mp_order_id))
+    except MercadoPagoError:
+        return state
 
 
 def _naming_the_refund(state: OrderState, refund: Refund) -> OrderState:
@@ -792,13 +810,35 @@ def refresh_order(*, tenant: Tenant, order: Order) -> Order:
         if refresh_is_useful(order):
             with remote.seller_client(tenant, order) as seller:
                 state = _current_state(seller, order)
-            order = transitions.apply(order, state)
+                order = transitions.apply(order, state)
+                if order.api == Api.INSTORE:
+                    order = _read_made_refunds(seller, order)
         for refund in Refund.objects.filter(AWAITING_ANSWER, order=order):
             try:
                 submit_refund(tenant=tenant, refund=refund)
             except MercadoPagoUnavailable:
                 logger.info("refund %s still pending: Mercado Pago did not answer", refund.pk)
         return Order.objects.get(pk=order.pk)
+
+
+def _read_made_refunds(seller: remote.Seller, order: Order) -> Order:
+    """``order`` (legacy) with each refund that Mercado Pago made but had not completed read
+    again by its id: one completed since is processed, one rejected is failed (its amount
+    refundable again). The merchant orders' totals show only completed refunds, so a rejected
+    one is seen only this way."""
+    made = (
+        Refund.objects.filter(order=order, status=Refund.Status.PENDING)
+        .exclude(mp_refund_id="")
+        .select_related("payment")
+    )
+    states = [
+        remote.payment_refund(seller, refund.payment.mp_payment_id, refund.mp_refund_id)
+        for refund in made
+    ]
+    read = tuple(state for state in states if state is not None)
+    if not read:
+        return order
+    return transitions.apply(order, OrderState(status=order.status, refunds=read))
 
 
 def refresh_is_useful(order: Order) -> bool:
@@ -838,8 +878,9 @@ def _recorded_refunds(order: Order, mp_payment_id: str) -> Decimal:
 
 def orders_to_reconcile(*, now: datetime) -> list[tuple[int, int]]:
     """``(tenant_id, order_id)`` of every order to bring up to date, across tenants: open ones
-    unchanged for ``ORDERS_RECONCILE_AFTER`` seconds (their notification is overdue) and paid
-    ones with a refund that Mercado Pago has not confirmed."""
+    unchanged for ``ORDERS_RECONCILE_AFTER`` seconds (their notification is overdue; a pending
+    one whose create answer was lost is found by search, ``orders.recovery``) and paid ones with
+    a refund that Mercado Pago has not confirmed."""
     overdue = now - timedelta(seconds=settings.ORDERS_RECONCILE_AFTER)
     with cross_tenant_scope():
         stale = Order.objects.filter(

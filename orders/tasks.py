@@ -56,7 +56,8 @@ def refresh_order(*, tenant, order_id: int) -> str:
 
 @shared_task(name="orders.reconcile_orders")
 def reconcile_orders() -> int:
-    """Refresh every open order whose notification is overdue (beat); how many were queued."""
+    """Refresh every open order whose notification is overdue (beat), pending ones whose create
+    answer was lost included (found by search); how many were queued."""
     return _refresh_each(services.orders_to_reconcile(now=timezone.now()))
 
 

@@ -225,7 +225,7 @@ def _merge_refund(refund: Refund, state: RefundState) -> bool:
     """Merge ``state`` into ``refund``; whether anything changed."""
     before = (refund.mp_refund_id, refund.amount, refund.status, refund.processed_at)
     refund.mp_refund_id, refund.amount = state.mp_refund_id, state.amount
-    status = _refund_status(state.status)
+    status = refund_status(state.status)
     if refund.status != Refund.Status.PROCESSED and status != Refund.Status.PENDING:
         refund.status = status
         if status == Refund.Status.PROCESSED:
@@ -238,7 +238,10 @@ def _merge_refund(refund: Refund, state: RefundState) -> bool:
     )
 
 
-def _refund_status(mp_status: str) -> str:
+def refund_status(mp_status: str) -> str:
+    """The local status of a refund Mercado Pago reports as ``mp_status``: the legacy API's
+    ``in_process``, ``approved``, ``rejected``/``cancelled``, or an Orders API refund
+    transaction's ``processing``, ``processed``, ``failed``."""
     if mp_status in ("failed", "rejected", "cancelled"):
         return Refund.Status.FAILED
     if mp_status in ("processing", "pending", "in_process"):

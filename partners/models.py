@@ -149,6 +149,8 @@ class Event(models.TextChoices):
     ORDER_CANCELED = "order.canceled", _("Order canceled")
     ORDER_EXPIRED = "order.expired", _("Order expired")
     ORDER_REFUNDED = "order.refunded", _("Order refunded")
+    DISPUTE_OPENED = "dispute.opened", _("Dispute opened (chargeback)")
+    DISPUTE_UPDATED = "dispute.updated", _("Dispute updated")
     TEST = "webhook.test", _("Test event")
 
 

@@ -50,6 +50,8 @@ class FaultSettingsForm(forms.ModelForm):
             "webhook_delay_rate",
             "webhook_delay_seconds",
             "webhook_reorder_rate",
+            "refund_outcome",
+            "refund_delay_seconds",
         ]
 
     def clean_path_regex(self) -> str:

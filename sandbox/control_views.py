@@ -1,12 +1,12 @@
 """The sandbox's control surface: fault settings, the webhook URL, deliveries, OAuth shortcut,
-and a seller unlinking the integrator's application.
+a seller unlinking the integrator's application, and chargebacks (opened and decided).
 
 Each setting has a JSON endpoint for tests and a form on the control page (``/sandbox/_control/``)
 for people. These URLs are never subject to fault injection.
 """
 
 from contextlib import suppress
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.forms.models import model_to_dict
@@ -17,13 +17,23 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox import notifier, oauth
+from sandbox import chargebacks, lifecycle, notifier, oauth
 from sandbox.control_forms import FaultSettingsForm, WebhookURLForm
+from sandbox.errors import ApiError
 from sandbox.http import InvalidJSON, json_body, legacy_error
-from sandbox.models import Account, Application, Delivery, FaultSettings
+from sandbox.models import (
+    Account,
+    Application,
+    Chargeback,
+    Delivery,
+    FaultSettings,
+    Payment,
+    RefundOutcome,
+)
 from sandbox.seed import CLIENT_ID
 
 DELIVERY_PAGE_SIZE = 50
+CHARGEBACK_PAGE_SIZE = 20
 
 
 def seed_application() -> Application:
@@ -86,10 +96,12 @@ def body_or_error(request: HttpRequest) -> dict | JsonResponse:
 
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
-    """The control page: fault settings, webhook URL and recent deliveries."""
+    """The control page: fault settings, webhook URL, linked sellers, chargebacks and recent
+    deliveries."""
     application = seed_application()
     faults_form = FaultSettingsForm(instance=FaultSettings.current())
     webhook_form = WebhookURLForm(instance=application)
+    chargeback_error = ""
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "faults":
@@ -108,6 +120,25 @@ def index(request: HttpRequest) -> HttpResponse:
         elif action == "run":
             notifier.deliver_due()
             return redirect("sandbox-control")
+        elif action == "open-chargeback":
+            amount = request.POST.get("amount", "").strip()
+            try:
+                chargebacks.open_chargeback(
+                    request.POST.get("payment_id", "").strip(),
+                    _typed_amount(amount) if amount else None,
+                    timezone.now(),
+                )
+            except ApiError as error:
+                chargeback_error = error.message
+            else:
+                return redirect("sandbox-control")
+        elif action == "decide-chargeback":
+            chargeback_id = request.POST.get("chargeback_id", "")
+            found = Chargeback.objects.filter(chargeback_id=chargeback_id).first()
+            if found is not None:
+                with suppress(ApiError):  # decided meanwhile: the list shows it
+                    chargebacks.decide(found, request.POST.get("in_favor_of", ""), timezone.now())
+            return redirect("sandbox-control")
         elif action == "unlink":
             account = _account(request.POST.get("user_id", ""))
             if account is not None:
@@ -120,6 +151,11 @@ def index(request: HttpRequest) -> HttpResponse:
         "faults_form": faults_form,
         "webhook_form": webhook_form,
         "deliveries": Delivery.objects.select_related("event")[:DELIVERY_PAGE_SIZE],
+        "paid_payments": Payment.objects.filter(status=Payment.Status.APPROVED)
+        .select_related("account")
+        .order_by("-pk")[:CHARGEBACK_PAGE_SIZE],
+        "chargebacks": Chargeback.objects.select_related("payment")[:CHARGEBACK_PAGE_SIZE],
+        "chargeback_error": chargeback_error,
     }
     return render(request, "sandbox/control_index.html", context)
 
@@ -191,6 +227,24 @@ def run_deliveries(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
+def settle_refunds(request: HttpRequest) -> JsonResponse:
+    """Complete every refund in process now, whatever its delay: ``{"outcome": "approved"}``
+    or ``"rejected"`` (default: the fault settings' ``refund_outcome``, approved when that
+    keeps refunds pending); their notifications are written as a settlement writes them."""
+    body = body_or_error(request)
+    if isinstance(body, JsonResponse):
+        return body
+    outcome = body.get("outcome") or FaultSettings.current().refund_outcome
+    if outcome == RefundOutcome.PENDING:
+        outcome = RefundOutcome.APPROVED
+    if outcome not in (RefundOutcome.APPROVED, RefundOutcome.REJECTED):
+        return legacy_error(400, "bad_request", "outcome must be approved or rejected")
+    settled = lifecycle.settle_due(outcome=outcome, every=True)
+    return JsonResponse({"settled": [refund.pk for refund in settled], "outcome": outcome})
+
+
+@csrf_exempt
+@require_POST
 def authorize(request: HttpRequest) -> JsonResponse:
     """The authorization page's consent without the page: ``{client_id, user_id, redirect_uri,
     state?, code_challenge?, code_challenge_method?, scope?}`` → ``{code, redirect_to}``."""
@@ -239,3 +293,48 @@ def unlink(request: HttpRequest) -> JsonResponse:
     except oauth.OAuthError as error:
         return error.response()
     return JsonResponse({"user_id": account.user_id, "event_id": event.pk})
+
+
+def _typed_amount(text: str) -> Decimal | str:
+    """The amount typed on the control page (a dot for decimals); the text when it is none."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text
+
+
+@csrf_exempt
+@require_POST
+def open_chargeback(request: HttpRequest) -> JsonResponse:
+    """The buyer disputes a paid payment: ``{payment_id, amount?}`` (all that is left when no
+    amount) → 201 and the chargeback as ``GET /v1/chargebacks/{id}`` shows it; the signed
+    ``topic_chargebacks_wh`` webhook is sent."""
+    body = body_or_error(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        found = chargebacks.open_chargeback(
+            body.get("payment_id", ""), body.get("amount"), timezone.now()
+        )
+    except ApiError as error:
+        return legacy_error(error.status, error.code, error.message)
+    return JsonResponse(chargebacks.render(found), status=201)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def chargeback(request: HttpRequest, chargeback_id: str) -> JsonResponse:
+    """``GET`` a chargeback of any seller, or ``POST {"in_favor_of": "seller" | "buyer"}`` to
+    decide it (``closed``); the webhook is sent again."""
+    found = Chargeback.objects.filter(chargeback_id=chargeback_id).select_related("payment").first()
+    if found is None:
+        return legacy_error(404, "not_found", f"chargeback {chargeback_id} not found")
+    if request.method == "POST":
+        body = body_or_error(request)
+        if isinstance(body, JsonResponse):
+            return body
+        try:
+            found = chargebacks.decide(found, str(body.get("in_favor_of", "")), timezone.now())
+        except ApiError as error:
+            return legacy_error(error.status, error.code, error.message)
+    return JsonResponse(chargebacks.render(found))

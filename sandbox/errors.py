@@ -1,5 +1,7 @@
 """The error the emulated API answers with; views render it in their API's envelope."""
 
+from django.http import JsonResponse
+
 
 class ApiError(Exception):
     """A Mercado Pago error: HTTP status, error code (``errorKey``) and message.
@@ -22,3 +24,9 @@ class ApiError(Exception):
         self.message = message
         self.details = details or []
         self.cause = cause or []
+
+
+def instore_error(status: int, key: str) -> JsonResponse:
+    """An error of the legacy in-store QR API, in the body its OpenAPI documents
+    (``qr-dynamic.yaml``, ``instore_orders_v2.yaml``): ``{"errorKey": "<key>"}``, nothing more."""
+    return JsonResponse({"errorKey": key}, status=status)

@@ -2,17 +2,22 @@
 
 ``created`` → ``processed`` (paid) | ``canceled`` | ``expired``; ``processed`` → ``refunded``
 once every payment is fully refunded (a partial refund leaves the order ``processed`` with
-``status_detail`` ``partially_refunded``). Expiry is lazy: ``expire_due`` runs before orders are
-read, listed or paid. Every change of a v1 order bumps its ``version`` and writes a signed-webhook
-``Event`` (topic ``order``); paying or refunding a legacy order writes ``ipn`` events (topics
-``merchant_order`` and ``payment``) to its ``notification_url``.
+``status_detail`` ``partially_refunded``). A refund is made ``in_process`` (a v1 order's refund
+transaction ``processing``) and completed later by ``settle_due``: ``approved`` (counted as
+refunded from then on) or ``rejected`` (its amount refundable again), as the fault settings say.
+Expiry and settlement are lazy: ``expire_due`` runs before orders are read, listed or paid, and
+``settle_due`` before orders, payments and merchant orders are read (and at each delivery run).
+Every change of a v1 order bumps its ``version`` and writes a signed-webhook ``Event`` (topic
+``order``); paying or refunding a legacy order writes ``ipn`` events (topics ``merchant_order``
+and ``payment``) to its ``notification_url``.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from sandbox import ids, render
@@ -20,11 +25,13 @@ from sandbox.models import (
     Account,
     Application,
     Event,
+    FaultSettings,
     MerchantOrder,
     Order,
     Payment,
     PointOfSale,
     Refund,
+    RefundOutcome,
     Token,
 )
 from sandbox.seed import CLIENT_ID
@@ -286,19 +293,20 @@ def _approve(payment: Payment, buyer: Account | None, method: PaymentMethod, now
 
 
 def refund_payment(payment: Payment, amount: Decimal | None) -> Refund:
-    """Refund ``amount`` of ``payment`` (everything still refundable when None)."""
+    """Make a refund of ``amount`` of ``payment`` (everything still refundable when None),
+    ``in_process`` until ``settle_due`` completes it."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(payment.order) if payment.order else None
+        if payment.order is not None:
+            _locked(payment.order)  # refunds of one order, one at a time
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        refund = _refund(payment, amount, now)
-        if order is not None:
-            _after_refund(order, now)
-    return refund
+        return _refund(payment, amount, now)
 
 
 def refund_order(order: Order, amounts: dict[str, Decimal] | None) -> Order:
-    """Refund a processed v1 order: everything (``amounts`` None) or ``{PAY id: amount}``."""
+    """Make refunds of a processed v1 order: everything (``amounts`` None) or ``{PAY id:
+    amount}``; the order stays ``processed`` with its refunds ``processing`` until
+    ``settle_due`` completes them."""
     now = timezone.now()
     with transaction.atomic():
         order = _open(order, now)
@@ -312,32 +320,95 @@ def refund_order(order: Order, amounts: dict[str, Decimal] | None) -> Order:
             raise UnknownTransaction(", ".join(sorted(unknown)))
         for pay_id, amount in amounts.items():
             _refund(payments[pay_id], amount, now)
-        _after_refund(order, now)
     return order
 
 
 def _refund(payment: Payment, amount: Decimal | None, now: datetime) -> Refund:
     if payment.status != Payment.Status.APPROVED:
         raise NotAllowed(f"the payment is {payment.status}")
-    refundable = payment.amount - payment.refunded_amount
+    in_process = payment.refunds.filter(status=Refund.Status.IN_PROCESS).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal(0)
+    refundable = payment.amount - payment.refunded_amount - in_process
+    if refundable <= 0:
+        raise NotAllowed("what is left of the payment is being refunded")
     amount = refundable if amount is None else amount
     if amount > refundable:
         raise AmountExceeds(f"the refundable amount is {refundable}")
     v1 = payment.order is not None and payment.order.api == Order.Api.V1
+    delay = timedelta(seconds=FaultSettings.current().refund_delay_seconds)
     refund = Refund.objects.create(
         payment=payment,
         refund_id=ids.refund_transaction_id() if v1 else None,
         amount=amount,
+        status=Refund.Status.IN_PROCESS,
         date_created=now,
+        settle_after=now + delay,
+        last_updated=now,
     )
-    payment.refunded_amount += amount
-    if payment.refunded_amount == payment.amount:
-        payment.status = Payment.Status.REFUNDED
+    payment.last_updated = now
+    payment.save(update_fields=["last_updated"])
+    return refund
+
+
+def settle_due(
+    account: Account | None = None,
+    now: datetime | None = None,
+    *,
+    outcome: str | None = None,
+    every: bool = False,
+) -> list[Refund]:
+    """Complete the refunds in process (of ``account``, or everyone's) whose ``settle_after``
+    has come (``every``: all of them), as ``outcome`` says (the fault settings'
+    ``refund_outcome`` when None): ``approved`` or ``rejected``; ``pending`` completes none.
+    Each completion notifies as a refund does; the refunds completed."""
+    now = now or timezone.now()
+    due = Refund.objects.filter(status=Refund.Status.IN_PROCESS)
+    if not every:
+        due = due.filter(settle_after__lte=now)
+    if account is not None:
+        due = due.filter(payment__account=account)
+    due = list(due.select_related("payment__order").order_by("pk"))
+    outcome = outcome or (FaultSettings.current().refund_outcome if due else None)
+    if not due or outcome == RefundOutcome.PENDING:
+        return []
+    settled = []
+    for refund in due:
+        with transaction.atomic():
+            order = _locked(refund.payment.order) if refund.payment.order else None
+            payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+            refund = Refund.objects.select_for_update().get(pk=refund.pk)
+            if refund.status == Refund.Status.IN_PROCESS:
+                _settle(refund, payment, order, outcome == RefundOutcome.APPROVED, now)
+                settled.append(refund)
+    return settled
+
+
+def _settle(
+    refund: Refund, payment: Payment, order: Order | None, approved: bool, now: datetime
+) -> None:
+    refund.status = Refund.Status.APPROVED if approved else Refund.Status.REJECTED
+    refund.last_updated = now
+    refund.save(update_fields=["status", "last_updated"])
+    if approved:
+        payment.refunded_amount += refund.amount
+        if payment.refunded_amount == payment.amount:
+            payment.status = Payment.Status.REFUNDED
     payment.last_updated = now
     payment.save()
     if payment.merchant_order is not None:
-        _revert_merchant_order(payment, amount, now)
-    return refund
+        if approved:
+            _revert_merchant_order(payment, refund.amount, now)
+        else:
+            _notify_legacy_payment(payment)
+    if order is None:
+        return
+    if approved:
+        _after_refund(order, now)
+    else:
+        _changed(order, now, order.status, order.status_detail)
+        if order.api == Order.Api.V1:
+            _notify_order(order, "order.processed")  # the order stays processed
 
 
 def _revert_merchant_order(payment: Payment, amount: Decimal, now: datetime) -> None:

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from sandbox import lifecycle
 from sandbox.faults import NotificationFate, notification_fate
 from sandbox.models import Delivery, DeliveryAttempt, Event, FaultSettings
 from sandbox.signing import signature
@@ -160,8 +161,11 @@ def deliver_due(now: datetime | None = None) -> list[DeliveryAttempt]:
 
     Events of the last day that have no delivery yet (their first attempt was never scheduled,
     say the broker was down at commit) get their deliveries first: nothing in the outbox is lost.
+    Refunds in process whose time has come are settled before (``lifecycle.settle_due``), so
+    their notifications go in this run.
     """
     now = now or timezone.now()
+    lifecycle.settle_due(now=now)
     unsent = Event.objects.select_related("application").filter(
         deliveries__isnull=True, created_at__gte=now - OUTBOX_HORIZON
     )

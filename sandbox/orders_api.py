@@ -190,6 +190,58 @@ def _marketplace_fee(token: Token, body: dict, total: Decimal, amounts: Site) ->
     return fee
 
 
+DISCOUNT_PAYMENT_TYPES = {
+    "account_money",
+    "credit_card",
+    "debit_card",
+    "prepaid_card",
+    "digital_currency",
+    "bank_transfer",
+}
+
+
+def _discounts(body: dict, total: Decimal, amounts: Site) -> dict:
+    """``discounts`` as sent, checked: ``{payment_methods: [{type, new_total_amount}]}``, one
+    entry per payment method type, each a lower total than ``total_amount`` (api.md §3.2)."""
+    if "discounts" not in body:
+        return {}
+    discounts = body["discounts"]
+    if not isinstance(discounts, dict):
+        raise _invalid("discounts must be an object", code="property_type")
+    unknown = sorted(set(discounts) - {"payment_methods"})
+    if unknown:
+        raise ApiError(400, "unsupported_properties", "unsupported properties", unknown)
+    methods = discounts.get("payment_methods")
+    if not isinstance(methods, list) or not methods:
+        raise ApiError(400, "minimum_items", "discounts.payment_methods needs one entry")
+    installments = _mapping(_mapping(body["config"]).get("payment_method"))
+    if "installments_cost" in installments:
+        message = "discounts cannot be combined with config.payment_method.installments_cost"
+        raise ApiError(400, "discounts_not_allowed_with_installments", message)
+    kept, seen = [], set()
+    for index, method in enumerate(methods):
+        field = f"discounts.payment_methods[{index}]"
+        if not isinstance(method, dict):
+            raise _invalid(f"{field} must be an object", code="property_type")
+        unknown = sorted(set(method) - {"type", "new_total_amount"})
+        if unknown:
+            raise ApiError(400, "unsupported_properties", "unsupported properties", unknown)
+        kind = method.get("type")
+        if not isinstance(kind, str) or kind not in DISCOUNT_PAYMENT_TYPES or kind in seen:
+            raise _invalid(f"{field}.type: a payment method type, once each")
+        seen.add(kind)
+        new_total = _amount(method.get("new_total_amount"), f"{field}.new_total_amount", amounts)
+        if new_total >= total:
+            raise _invalid(f"{field}.new_total_amount must be lower than total_amount")
+        kept.append({"type": kind, "new_total_amount": method["new_total_amount"]})
+    return {"payment_methods": kept}
+
+
+def _mapping(value: object) -> dict:
+    """``value`` if it is an object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def create(token: Token, body: dict) -> Order:
     """Create a QR order for the token's seller from an API body."""
     account, amounts = token.account, site(token.account.site_id)
@@ -201,6 +253,7 @@ def create(token: Token, body: dict) -> Order:
     expiration_time, expires_in, shown_for = _expiration(body, mode)
     integration_data, sponsor_id = _integration_data(token, body)
     fee = _marketplace_fee(token, body, total, amounts)
+    discounts = _discounts(body, total, amounts)
     now = timezone.now()
     token_in_qr = ids.qr_token()
     order = Order.objects.create(
@@ -218,6 +271,7 @@ def create(token: Token, body: dict) -> Order:
         marketplace_fee=fee,
         items=items,
         integration_data=integration_data,
+        discounts=discounts,
         sponsor_id=sponsor_id,
         expiration_time=expiration_time,
         expires_at=now + expires_in,
@@ -246,11 +300,13 @@ def create(token: Token, body: dict) -> Order:
 
 
 def get(account: Account, order_id: str) -> Order:
-    """The v1 order ``order_id`` of ``account``, expired first if its time has passed."""
+    """The v1 order ``order_id`` of ``account``, expired first if its time has passed (and its
+    refunds settled if theirs has)."""
     if not ids.is_order_id(order_id):
         message = "order_id must start with ORD followed by 26 characters"
         raise _invalid(message, code="invalid_path_param")
     lifecycle.expire_due(account)
+    lifecycle.settle_due(account)
     order = Order.objects.filter(api=Order.Api.V1, account=account, order_id=order_id).first()
     if order is None:
         raise ApiError(404, "order_not_found", f"order {order_id} not found")

@@ -2,7 +2,10 @@
 
 The payments API puts its numeric error codes in ``cause`` (``{"code": 4292, ...}``), under a
 generic ``error``. A refund larger than what is left to refund is ``2085`` (api.md lists the code
-without a meaning; we give it this one).
+without a meaning; we give it this one); an unknown refund is ``2032``.
+
+A refund is made ``in_process`` and settled later (``lifecycle.settle_due``); reads settle the
+seller's refunds whose time has come first, as reads expire orders.
 """
 
 from decimal import Decimal
@@ -24,6 +27,7 @@ def payment_error(status: int, error: str, code: int, message: str) -> ApiError:
 
 def merchant_order_of(account: Account, merchant_order_id: str) -> MerchantOrder:
     """The merchant order ``merchant_order_id`` of ``account``; 404 otherwise."""
+    lifecycle.settle_due(account)
     found = None
     if merchant_order_id.isdigit():
         found = MerchantOrder.objects.filter(account=account, pk=int(merchant_order_id)).first()
@@ -34,6 +38,7 @@ def merchant_order_of(account: Account, merchant_order_id: str) -> MerchantOrder
 
 def search_merchant_orders(account: Account, params: dict) -> tuple[QuerySet, int, int]:
     """Merchant orders by ``external_reference`` (and ``status``): rows, offset and limit."""
+    lifecycle.settle_due(account)
     found = MerchantOrder.objects.filter(account=account).order_by("pk")
     for param in ("external_reference", "status"):
         if param in params:
@@ -46,6 +51,7 @@ def search_merchant_orders(account: Account, params: dict) -> tuple[QuerySet, in
 
 def payment_of(account: Account, payment_id: str) -> Payment:
     """The paid payment ``payment_id`` of ``account`` (code 2000 when there is none)."""
+    lifecycle.settle_due(account)
     found = None
     if payment_id.isdigit():
         found = (
@@ -55,6 +61,19 @@ def payment_of(account: Account, payment_id: str) -> Payment:
         )
     if found is None:
         raise payment_error(404, "not_found", 2000, "Payment not found")
+    return found
+
+
+def refunds_of(payment: Payment) -> QuerySet[Refund]:
+    """The refunds of ``payment``, oldest first."""
+    return payment.refunds.select_related("payment__account").order_by("pk")
+
+
+def refund_of(payment: Payment, refund_id: str) -> Refund:
+    """The refund ``refund_id`` of ``payment`` (code 2032 when there is none)."""
+    found = refunds_of(payment).filter(pk=int(refund_id)).first() if refund_id.isdigit() else None
+    if found is None:
+        raise payment_error(404, "not_found", 2032, "Refund not found")
     return found
 
 

@@ -148,8 +148,16 @@ def _refund_transaction(refund: Refund) -> dict:
         "transaction_id": refund.payment.transaction_id,
         "reference_id": str(refund.pk),
         "amount": as_string(refund.amount, site(refund.payment.account.site_id)),
-        "status": "processed",
+        "status": _REFUND_TRANSACTION_STATUS[refund.status],
     }
+
+
+# A refund transaction of the Orders API: ``processing`` → ``processed`` | ``failed``.
+_REFUND_TRANSACTION_STATUS = {
+    Refund.Status.IN_PROCESS: "processing",
+    Refund.Status.APPROVED: "processed",
+    Refund.Status.REJECTED: "failed",
+}
 
 
 def _paid_amount(order: Order) -> Decimal:
@@ -343,15 +351,22 @@ def merchant_order(row: MerchantOrder) -> dict:
 
 
 def refund(row: Refund) -> dict:
-    """A refund as ``/v1/payments/{id}/refunds`` answers it."""
+    """A refund as ``/v1/payments/{id}/refunds`` answers it: ``status`` ``in_process``, then
+    ``approved`` or ``rejected``."""
     return {
         "id": row.pk,
         "payment_id": row.payment_id,
         "amount": as_number(row.amount),
-        "status": "approved",
+        "metadata": {},
+        "source": [{"id": str(row.payment.account.user_id), "type": "collector"}],
+        "date_created": row.date_created.isoformat(),
+        "unique_sequence_number": None,
         "refund_mode": "standard",
         "adjustment_amount": 0,
-        "date_created": row.date_created.isoformat(),
+        "status": row.status,
+        "reason": None,
+        "labels": [],
+        "partition_details": [],
     }
 
 
@@ -394,6 +409,8 @@ def payment(row: Payment) -> dict:
         "date_approved": row.date_approved.isoformat() if row.date_approved else None,
         "date_last_updated": row.last_updated.isoformat(),
         "money_release_date": row.date_approved.isoformat() if row.date_approved else None,
-        "refunds": [refund(r) for r in row.refunds.order_by("pk")],
+        "refunds": [
+            refund(r) for r in row.refunds.select_related("payment__account").order_by("pk")
+        ],
         "live_mode": False,
     }

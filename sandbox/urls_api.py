@@ -3,11 +3,22 @@ images and the buyer wallet."""
 
 from django.urls import path, re_path
 
-from sandbox.views import instore, orders, payments, qr, stores, users, wallet
+from sandbox.views import (
+    chargebacks,
+    instore,
+    orders,
+    payments,
+    qr,
+    reports,
+    stores,
+    users,
+    wallet,
+)
 
 # Legacy in-store paths keep empty segments routable, so a missing id gets its errorKey.
 _SELLER = r"^instore/(?:orders/)?qr/seller/collectors/(?P<user_id>[^/]*)"
 _POS = r"/pos/(?P<external_pos_id>[^/]*)"
+_REPORT = r"^v1/account/(?P<report>settlement_report|release_report)"
 
 urlpatterns = [
     # Users
@@ -37,6 +48,16 @@ urlpatterns = [
     path("merchant_orders/<str:merchant_order_id>", payments.merchant_order),
     path("v1/payments/<str:payment_id>", payments.payment),
     path("v1/payments/<str:payment_id>/refunds", payments.payment_refunds),
+    path("v1/payments/<str:payment_id>/refunds/<str:refund_id>", payments.payment_refund),
+    # Chargebacks
+    path("v1/chargebacks/<str:chargeback_id>", chargebacks.chargeback),
+    # Account reports (settlement and release), and the control endpoint generating them
+    re_path(_REPORT + r"/config$", reports.config),
+    re_path(_REPORT + r"/list$", reports.report_list),
+    re_path(_REPORT + r"/schedule$", reports.schedule),
+    re_path(_REPORT + r"/(?P<file_name>[^/]+)$", reports.report_file),
+    re_path(_REPORT + r"$", reports.generate),
+    path("_control/reports/run", reports.run, name="sandbox-control-reports-run"),
     # Buyer wallet
     path("wallet/", wallet.page, name="sandbox-wallet"),
     path("wallet/pay", wallet.pay, name="sandbox-wallet-pay"),

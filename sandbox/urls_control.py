@@ -10,6 +10,13 @@ urlpatterns = [
     path("application", control_views.application, name="sandbox-control-application"),
     path("deliveries", control_views.deliveries, name="sandbox-control-deliveries"),
     path("deliveries/run", control_views.run_deliveries, name="sandbox-control-deliveries-run"),
+    path("refunds/settle", control_views.settle_refunds, name="sandbox-control-refunds-settle"),
     path("oauth/authorize", control_views.authorize, name="sandbox-control-oauth-authorize"),
     path("oauth/unlink", control_views.unlink, name="sandbox-control-oauth-unlink"),
+    path("chargebacks", control_views.open_chargeback, name="sandbox-control-chargebacks"),
+    path(
+        "chargebacks/<str:chargeback_id>",
+        control_views.chargeback,
+        name="sandbox-control-chargeback",
+    ),
 ]

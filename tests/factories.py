@@ -16,6 +16,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant
 
 from accounts.models import Invitation
+from disputes.models import Dispute
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from partners.models import (
     DeliveryAttempt,
@@ -186,6 +187,24 @@ def _refund(tenant: Tenant) -> Refund:
         )
 
 
+def make_dispute(tenant: Tenant, payment: Payment | None = None, **fields) -> Dispute:
+    """An open dispute (chargeback) of a payment of ``tenant``, due in 10 days."""
+    payment = payment or make_payment(tenant)
+    values = {
+        "mp_chargeback_id": f"cb{next(_sequence):016d}",
+        "mp_payment_id": payment.reference_id or payment.mp_payment_id,
+        "amount": payment.paid_amount,
+        "currency": payment.order.currency,
+        "status": Dispute.Status.OPENED,
+        "documentation_required": True,
+        "documentation_status": "pending",
+        "deadline": timezone.now() + timedelta(days=10),
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return Dispute.objects.create(tenant=tenant, payment=payment, order=payment.order, **values)
+
+
 def _call(tenant: Tenant) -> MercadoPagoCall:
     with tenant_scope(tenant):
         return MercadoPagoCall.objects.create(
@@ -304,4 +323,5 @@ TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     WebhookDelivery: make_webhook_delivery,
     DeliveryAttempt: _delivery_attempt,
     PosImport: _pos_import,
+    Dispute: make_dispute,
 }

@@ -18,6 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken, get_application_model
 
 from accounts.models import Invitation
+from disputes.models import Dispute
 from orders.models import Notification, Order
 from partners.models import (
     GrantedCode,
@@ -113,6 +114,8 @@ EXPECTED: dict[str, tuple[Pages, Pages, Pages, Pages]] = {
     "partners.WebhookDelivery": (READS, READS, READS, READS),
     # Idempotency-Keys: owners and managers release stuck ones (docs/operations.md).
     "partners.IdempotentRequest": (pages(200, 403, VIEW, 403, "release"),) * 2 + (READS,) * 2,
+    # Disputes: only Mercado Pago changes them; every member reads them.
+    "disputes.Dispute": (READS, READS, READS, READS),
 }
 # The fields of a row that no page may ever show.
 SECRETS = {MercadoPagoCredential: "access_token", WebhookEndpoint: "secret"}
@@ -163,6 +166,7 @@ ROW = {
     WebhookEndpoint: make_webhook_endpoint,
     WebhookDelivery: make_webhook_delivery,
     IdempotentRequest: TENANT_OWNED_FACTORIES[IdempotentRequest],
+    Dispute: TENANT_OWNED_FACTORIES[Dispute],
 }
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 TENANT_OWNED = [m for m in REGISTERED if isinstance(admin.site._registry[m], TenantAdminMixin)]

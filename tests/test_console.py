@@ -25,6 +25,7 @@ from tenants.models import MercadoPagoCredential, Tenant
 from tenants.roles import Role
 from tenants.scope import cross_tenant_scope, tenant_scope
 from tests.factories import (
+    make_dispute,
     make_member,
     make_order,
     make_pos,
@@ -270,6 +271,7 @@ def seller_with_every_problem(name: str = "Troubled") -> Tenant:
     with tenant_scope(seller):
         WebhookDelivery.objects.filter(pk=gave_up.pk).update(status="failed", attempt_count=6)
         WebhookDelivery.objects.filter(pk=retrying.pk).update(attempt_count=2)
+    make_dispute(seller)
     return seller
 
 

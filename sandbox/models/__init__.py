@@ -3,3 +3,5 @@
 from sandbox.models.accounts import Account, Application, Event, Token  # noqa: F401
 from sandbox.models.commerce import *  # noqa: F403
 from sandbox.models.delivery import *  # noqa: F403
+from sandbox.models.disputes import *  # noqa: F403
+from sandbox.models.reports import *  # noqa: F403

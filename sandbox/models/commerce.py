@@ -110,6 +110,7 @@ class Order(models.Model):
     items = models.JSONField(default=list)
     taxes = models.JSONField(default=list)
     integration_data = models.JSONField(default=dict)
+    discounts = models.JSONField(default=dict, blank=True)  # v1, as sent (api.md §3.2)
     sponsor_id = models.PositiveBigIntegerField(null=True, blank=True)
     notification_url = models.URLField(max_length=500, blank=True)
     expiration_time = models.CharField(max_length=20, blank=True)  # v1, ISO 8601 duration
@@ -199,13 +200,24 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    """A refund of (part of) a payment; numeric id, and REF… for refunds of v1 orders."""
+    """A refund of (part of) a payment; numeric id, and REF… for refunds of v1 orders.
+
+    A refund is made ``in_process`` and completed later (``approved`` or ``rejected``) by
+    ``sandbox.lifecycle.settle_due``, at the first settlement on or after ``settle_after``.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROCESS = "in_process"
+        APPROVED = "approved"
+        REJECTED = "rejected"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
     refund_id = models.CharField(max_length=29, unique=True, null=True, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    status = models.CharField(max_length=12, default="approved")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.APPROVED)
     date_created = models.DateTimeField(default=timezone.now)
+    settle_after = models.DateTimeField(null=True, blank=True)
+    last_updated = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"refund {self.pk}"

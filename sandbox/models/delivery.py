@@ -7,7 +7,7 @@ from django.db import models, transaction
 
 from sandbox.models.accounts import Account, Application, Event
 
-__all__ = ["AuthorizationCode", "Delivery", "DeliveryAttempt", "FaultSettings"]
+__all__ = ["AuthorizationCode", "Delivery", "DeliveryAttempt", "FaultSettings", "RefundOutcome"]
 
 
 class AuthorizationCode(models.Model):
@@ -106,6 +106,12 @@ def rate_field(help_text: str) -> models.DecimalField:
     )
 
 
+class RefundOutcome(models.TextChoices):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PENDING = "pending"
+
+
 class FaultSettings(models.Model):
     """The sandbox's one set of injected faults (a single row), and how many draws it has made.
 
@@ -150,6 +156,19 @@ class FaultSettings(models.Model):
     )
     webhook_reorder_rate = rate_field(
         "Share of notifications held back until a later one has been sent, 0 to 1."
+    )
+    # Refunds (made in_process, completed by the next settlement: sandbox.lifecycle.settle_due)
+    refund_outcome = models.CharField(
+        max_length=10,
+        choices=RefundOutcome.choices,
+        default=RefundOutcome.APPROVED,
+        help_text="How refunds in process end at settlement: approved, rejected, or kept "
+        "in process (pending).",
+    )
+    refund_delay_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text="How long a new refund stays in process at least; 0: until the next read "
+        "or settlement.",
     )
     # Draws made since the settings were saved
     request_count = models.PositiveBigIntegerField(default=0, editable=False)

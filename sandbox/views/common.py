@@ -1,5 +1,6 @@
 """What every emulated endpoint does: route by method, authenticate the seller's Bearer token,
-and render errors in the endpoint's family (legacy ``errorKey`` or Orders API ``errors[]``)."""
+and render errors in the endpoint's family (legacy ``error``/``message``, the in-store QR API's
+``errorKey``, or the Orders API's ``errors[]``)."""
 
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -8,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import idempotency
-from sandbox.errors import ApiError
+from sandbox.errors import ApiError, instore_error
 from sandbox.http import InvalidJSON, json_body, legacy_error, orders_error, request_token
 from sandbox.models import Token
 
@@ -17,12 +18,15 @@ Handler = Callable[..., HttpResponse]
 
 class Family(Enum):
     LEGACY = "legacy"
+    INSTORE = "instore"  # the legacy in-store QR endpoints: ``{"errorKey": ...}`` only
     ORDERS = "orders"
 
 
 def render_error(family: Family, error: ApiError) -> JsonResponse:
     if family is Family.ORDERS:
         return orders_error(error.status, error.code, error.message, error.details)
+    if family is Family.INSTORE:
+        return instore_error(error.status, error.code)
     return legacy_error(error.status, error.code, error.message, error.cause)
 
 

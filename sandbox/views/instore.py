@@ -4,6 +4,10 @@ The hybrid ``PUT …/qrs`` answers 201 with ``qr_data`` (the migration guide's r
 reference's "empty 201" is the other reading, so clients must accept both (api.md §11.2).
 Without a valid token, ``DELETE …/orders`` answers 400 ``invalid_access_token`` as api.md §2.4
 lists it for that endpoint; the others answer 401 ``unauthorized``.
+
+Every error answers the body the legacy API's OpenAPI documents (``qr-dynamic.yaml``,
+``instore_orders_v2.yaml``): ``{"errorKey": "<key>"}``, without the message, status or cause of
+the other legacy endpoints (stores, POS, payments).
 """
 
 from django.http import HttpRequest, JsonResponse
@@ -50,10 +54,10 @@ def _remove(request: HttpRequest, token: Token, user_id: str, external_pos_id: s
     return no_content()
 
 
-qrs = endpoint(Family.LEGACY, POST=_dynamic, PUT=_hybrid)
-store_pos_orders = endpoint(Family.LEGACY, PUT=_static)
+qrs = endpoint(Family.INSTORE, POST=_dynamic, PUT=_hybrid)
+store_pos_orders = endpoint(Family.INSTORE, PUT=_static)
 pos_orders = endpoint(
-    Family.LEGACY,
+    Family.INSTORE,
     GET=_shown,
     DELETE=_remove,
     unauthorized_by_method={"DELETE": ApiError(400, "invalid_access_token", "access denied")},

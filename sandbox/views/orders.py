@@ -4,27 +4,32 @@ from django.http import HttpRequest, JsonResponse
 
 from sandbox import orders_api, render
 from sandbox.http import json_body
-from sandbox.models import Token
+from sandbox.models import Order, Token
 from sandbox.views.common import Family, endpoint, idempotent
+
+
+def _order(row: Order) -> dict:
+    """The order as the Orders API answers it, with the ``discounts`` it was created with."""
+    return render.order(row) | ({"discounts": row.discounts} if row.discounts else {})
 
 
 def _create(request: HttpRequest, token: Token) -> JsonResponse:
     body = json_body(request)
-    return idempotent(request, token, lambda: (201, render.order(orders_api.create(token, body))))
+    return idempotent(request, token, lambda: (201, _order(orders_api.create(token, body))))
 
 
 def _search(request: HttpRequest, token: Token) -> JsonResponse:
     found, paging = orders_api.search(token.account, request.GET)
-    return JsonResponse({"data": [render.order(row) for row in found], "paging": paging})
+    return JsonResponse({"data": [_order(row) for row in found], "paging": paging})
 
 
 def _get(request: HttpRequest, token: Token, order_id: str) -> JsonResponse:
-    return JsonResponse(render.order(orders_api.get(token.account, order_id)))
+    return JsonResponse(_order(orders_api.get(token.account, order_id)))
 
 
 def _cancel(request: HttpRequest, token: Token, order_id: str) -> JsonResponse:
     return idempotent(
-        request, token, lambda: (200, render.order(orders_api.cancel(token.account, order_id)))
+        request, token, lambda: (200, _order(orders_api.cancel(token.account, order_id)))
     )
 
 
@@ -33,7 +38,7 @@ def _refund(request: HttpRequest, token: Token, order_id: str) -> JsonResponse:
     return idempotent(
         request,
         token,
-        lambda: (201, render.order(orders_api.refund(token.account, order_id, body))),
+        lambda: (201, _order(orders_api.refund(token.account, order_id, body))),
     )
 
 

@@ -29,6 +29,18 @@ def _payment(request: HttpRequest, token: Token, payment_id: str) -> JsonRespons
     return JsonResponse(render.payment(payments.payment_of(token.account, payment_id)))
 
 
+def _refunds(request: HttpRequest, token: Token, payment_id: str) -> JsonResponse:
+    found = payments.payment_of(token.account, payment_id)
+    return JsonResponse([render.refund(row) for row in payments.refunds_of(found)], safe=False)
+
+
+def _payment_refund(
+    request: HttpRequest, token: Token, payment_id: str, refund_id: str
+) -> JsonResponse:
+    found = payments.payment_of(token.account, payment_id)
+    return JsonResponse(render.refund(payments.refund_of(found, refund_id)))
+
+
 def _refund(request: HttpRequest, token: Token, payment_id: str) -> JsonResponse:
     body = json_body(request)
     missing = payments.payment_error(
@@ -47,4 +59,5 @@ merchant_orders_search = endpoint(
     Family.LEGACY, unauthorized="invalid_token", GET=_search_merchant_orders
 )
 payment = endpoint(Family.LEGACY, GET=_payment)
-payment_refunds = endpoint(Family.LEGACY, POST=_refund)
+payment_refunds = endpoint(Family.LEGACY, GET=_refunds, POST=_refund)
+payment_refund = endpoint(Family.LEGACY, GET=_payment_refund)

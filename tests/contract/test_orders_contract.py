@@ -239,7 +239,8 @@ def test_whole_amounts_for_clp(mp, client):
         idempotency_key=key(),
     )
     assert refunded.refunds[0].raw["amount"] == "1200"
-    assert refunded.payments[0].refunded_amount == Decimal("1200")
+    settled = mp.get_order(CL_SELLER_TOKEN, order.id)  # a read settles the refund
+    assert settled.payments[0].refunded_amount == Decimal("1200")
 
 
 def test_clp_amount_with_decimals_sent_as_a_string_is_refused_by_the_sandbox(mp):
@@ -385,7 +386,11 @@ def test_a_canceled_order_cannot_be_paid(mp, client, pos):
 
 
 def test_total_refund(mp, paid):
-    refunded = mp.refund_order(SELLER_TOKEN, paid.id, idempotency_key=key())
+    answer = mp.refund_order(SELLER_TOKEN, paid.id, idempotency_key=key())
+    assert (answer.status, answer.status_detail) == ("processed", "accredited")
+    assert [(r.status, r.amount) for r in answer.refunds] == [("processing", Decimal("50.00"))]
+    assert answer.payments[0].refunded_amount == Decimal("0.00")
+    refunded = mp.get_order(SELLER_TOKEN, paid.id)  # a read settles the refund
     assert (refunded.status, refunded.status_detail) == ("refunded", "refunded")
     [refund] = refunded.refunds
     assert is_id("REF", refund.id)
@@ -403,13 +408,15 @@ def test_partial_refunds_accumulate_then_exceed(mp, paid):
     pay_id = paid.payments[0].id
 
     def refund(amount: str) -> Order:
-        return mp.refund_order_partially(
+        """The order once the refund is settled (the read after it settles it)."""
+        mp.refund_order_partially(
             SELLER_TOKEN,
             paid.id,
             [RefundTransaction(pay_id, Decimal(amount))],
             currency="ARS",
             idempotency_key=key(),
         )
+        return mp.get_order(SELLER_TOKEN, paid.id)
 
     first = refund("10.00")
     assert (first.status, first.status_detail) == ("processed", "partially_refunded")

@@ -215,9 +215,10 @@ def test_partial_then_total_refund(mp, receipt):
     assert (partial.payment_id, partial.amount, partial.status) == (
         payment_id,
         Decimal("5"),
-        "approved",
+        "in_process",
     )
     assert partial.date_created is not None
+    # The next read settles it (the default refund_delay_seconds, 0).
     payment = mp.get_payment(SELLER_TOKEN, payment_id)
     assert (payment.status, payment.status_detail) == ("approved", "partially_refunded")
     assert payment.transaction_amount_refunded == Decimal("5")

@@ -46,8 +46,10 @@ def payment_of(order):
 
 
 def refund_calls(tenant) -> list[MercadoPagoCall]:
+    """The calls that ask Mercado Pago for a refund (not those that read refunds)."""
     with tenant_scope(tenant):
-        return list(MercadoPagoCall.objects.filter(path__contains="refund").order_by("pk"))
+        calls = MercadoPagoCall.objects.filter(method="POST", path__contains="refund")
+        return list(calls.order_by("pk"))
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -101,8 +101,9 @@ def test_partial_then_total_refund_of_a_legacy_payment(api):
     assert (missing_key.status_code, causes(missing_key)) == (400, [4292])
     partial = api.call("POST", path, {"amount": 5}, key="r1")
     assert partial.status_code == 201
-    assert (partial.json()["amount"], partial.json()["status"]) == (5, "approved")
+    assert (partial.json()["amount"], partial.json()["status"]) == (5, "in_process")
     assert api.call("POST", path, {"amount": 5}, key="r1").json() == partial.json()
+    # In process until settled: the next read settles it (refund_delay_seconds 0).
     payment = api.call("GET", f"/v1/payments/{paid['payment_id']}").json()
     assert (payment["status"], payment["transaction_amount_refunded"]) == ("approved", 5)
     merchant_order = api.call("GET", f"/merchant_orders/{paid['merchant_order_id']}").json()
