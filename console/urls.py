@@ -9,4 +9,5 @@ urlpatterns = [
     path("", admin.site.admin_view(views.sellers_view), name="sellers"),
     path("sellers.csv", admin.site.admin_view(views.sellers_csv_view), name="sellers-csv"),
     path("health/", admin.site.admin_view(views.health_view), name="health"),
+    path("fees/", admin.site.admin_view(views.fees_view), name="fees"),
 ]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from console import exports, health, selectors
 from console.selectors import Problem, SellerRow, Stage
 from merchant_platform.money import format_money, locale_for_request
+from reports import selectors as report_selectors
 from tenants.roles import sees_every_tenant
 from tenants.scope import cross_tenant_scope
 from tenants.sites import Site
@@ -222,3 +223,25 @@ def health_view(request: HttpRequest) -> HttpResponse:
         "attention": [check for check in checks if check.needs_attention],
     }
     return render(request, "console/health.html", context)
+
+
+def fees_view(request: HttpRequest) -> HttpResponse:
+    """The marketplace fees earned per seller and month: recorded here, charged in Mercado
+    Pago's settlement reports, and the difference."""
+    _ensure_staff(request)
+    with cross_tenant_scope():
+        months = report_selectors.marketplace_fees()
+    locale = locale_for_request(request)
+    rows = [
+        {
+            "month": month,
+            "change_url": reverse("admin:tenants_tenant_change", args=[month.tenant.pk]),
+            **{
+                name: format_money(getattr(month, name), month.currency, locale)
+                for name in ("recorded", "reported", "given_back", "difference")
+            },
+        }
+        for month in months
+    ]
+    context = {**_context(request, _("Marketplace fees")), "rows": rows}
+    return render(request, "console/fees.html", context)

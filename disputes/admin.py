@@ -57,8 +57,8 @@ def outcome(dispute: Dispute) -> str:
     if dispute.is_open:
         return gettext("Open: send the sale's documentation before the deadline")
     if dispute.coverage_applied:
-        return gettext("Closed in your favour: you keep the money")
-    return gettext("Closed in the buyer's favour")
+        return gettext("Closed in your favor: you keep the money")
+    return gettext("Closed in the buyer's favor")
 
 
 class DisputeDisplay:

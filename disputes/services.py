@@ -108,7 +108,7 @@ def payload(dispute: Dispute) -> dict:
         "dispute": {
             "chargeback_id": dispute.mp_chargeback_id,
             "status": dispute.status,
-            "amount": f"{dispute.amount:.2f}",  # as the API writes amounts
+            "amount": str(dispute.amount.quantize(CENTS)),  # as the API writes amounts
             "currency": dispute.currency,
             "documentation_required": dispute.documentation_required,
             "documentation_status": dispute.documentation_status,

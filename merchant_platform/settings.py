@@ -16,6 +16,7 @@ from merchant_platform.defaults import DEV_SECRET_KEY
 from orders.schedules import beat_schedule as orders_beat_schedule
 from partners.schedules import beat_schedule as partners_beat_schedule
 from partners.scopes import SCOPES
+from reports.schedules import BEAT_SCHEDULE as REPORTS_BEAT_SCHEDULE
 from tenants.schedules import BEAT_SCHEDULE as TENANTS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "orders",
     "partners",
     "disputes",
+    "reports",
     "console",
     "sandbox",
 ]
@@ -328,6 +330,7 @@ NOTIFICATIONS_SWEEP_INTERVAL = env.int("NOTIFICATIONS_SWEEP_INTERVAL", default=6
 
 CELERY_BEAT_SCHEDULE = {
     **TENANTS_BEAT_SCHEDULE,
+    **REPORTS_BEAT_SCHEDULE,
     **orders_beat_schedule(
         reconcile_every=ORDERS_RECONCILE_INTERVAL,
         expire_every=ORDERS_EXPIRE_INTERVAL,

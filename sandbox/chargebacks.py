@@ -61,7 +61,7 @@ def open_chargeback(payment_id: object, amount: object, now: datetime) -> Charge
         payment = None
         if str(payment_id).isdigit():
             payment = (
-                Payment.objects.select_for_update()
+                Payment.objects.select_for_update(of=("self",))
                 .select_related("account", "order__application")
                 .filter(pk=int(payment_id))
                 .first()

@@ -29,6 +29,7 @@ from partners.models import (
 )
 from partners.services import install_application
 from pos.models import PointOfSale, PosImport, Store
+from reports.models import Mismatch, ReportFile, ReportKind, ReportLine
 from sandbox.seed import SITES as SANDBOX_SITES
 from sandbox.seed import seller_access_token
 from tenants import oauth, services
@@ -304,6 +305,51 @@ def _invitation(tenant: Tenant) -> Invitation:
         )
 
 
+def make_report_file(tenant: Tenant, **fields) -> ReportFile:
+    """A downloaded settlement report of ``tenant`` for the last day, with no lines yet."""
+    now = timezone.now()
+    values = {
+        "kind": ReportKind.SETTLEMENT,
+        "file_name": f"settlement-report-{next(_sequence)}.csv",
+        "begin_date": now - timedelta(days=1),
+        "end_date": now,
+        "status": ReportFile.Status.DOWNLOADED,
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return ReportFile.objects.create(tenant=tenant, **values)
+
+
+def make_report_line(tenant: Tenant, report: ReportFile | None = None, **fields) -> ReportLine:
+    """A SETTLEMENT line of 100.00 in a report of ``tenant``."""
+    report = report or make_report_file(tenant)
+    with tenant_scope(tenant):
+        number = report.lines.count() + 1
+    values = {
+        "number": number,
+        "kind": "SETTLEMENT",
+        "source_id": str(next(_sequence)),
+        "currency": "ARS",
+        "gross_amount": Decimal("100.00"),
+        "date": report.end_date,
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return ReportLine.objects.create(tenant=tenant, report=report, **values)
+
+
+def _mismatch(tenant: Tenant) -> Mismatch:
+    line = make_report_line(tenant)
+    with tenant_scope(tenant):
+        return Mismatch.objects.create(
+            tenant=tenant,
+            report=line.report,
+            line=line,
+            kind=Mismatch.Kind.UNKNOWN_PAYMENT,
+            found=line.gross_amount,
+        )
+
+
 TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Invitation: _invitation,
     Membership: _membership,
@@ -324,4 +370,7 @@ TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     DeliveryAttempt: _delivery_attempt,
     PosImport: _pos_import,
     Dispute: make_dispute,
+    ReportFile: make_report_file,
+    ReportLine: make_report_line,
+    Mismatch: _mismatch,
 }

@@ -29,6 +29,7 @@ from partners.models import (
     WebhookEndpoint,
 )
 from pos.models import PointOfSale, Store
+from reports.models import Mismatch, ReportFile
 from tenants.admin_mixins import TenantAdminMixin
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
@@ -116,6 +117,10 @@ EXPECTED: dict[str, tuple[Pages, Pages, Pages, Pages]] = {
     "partners.IdempotentRequest": (pages(200, 403, VIEW, 403, "release"),) * 2 + (READS,) * 2,
     # Disputes: only Mercado Pago changes them; every member reads them.
     "disputes.Dispute": (READS, READS, READS, READS),
+    # Reports and their mismatches show the seller's money: owners and managers read them and
+    # ask for a refresh from Mercado Pago; only services write them.
+    "reports.ReportFile": (READS, READS, DENIED, DENIED),
+    "reports.Mismatch": (pages(200, 403, VIEW, 403, "refresh"),) * 2 + (DENIED,) * 2,
 }
 # The fields of a row that no page may ever show.
 SECRETS = {MercadoPagoCredential: "access_token", WebhookEndpoint: "secret"}
@@ -167,6 +172,8 @@ ROW = {
     WebhookDelivery: make_webhook_delivery,
     IdempotentRequest: TENANT_OWNED_FACTORIES[IdempotentRequest],
     Dispute: TENANT_OWNED_FACTORIES[Dispute],
+    ReportFile: TENANT_OWNED_FACTORIES[ReportFile],
+    Mismatch: TENANT_OWNED_FACTORIES[Mismatch],
 }
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 TENANT_OWNED = [m for m in REGISTERED if isinstance(admin.site._registry[m], TenantAdminMixin)]

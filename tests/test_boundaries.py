@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_PACKAGES = {
     *("merchant_platform", "accounts", "tenants", "pos", "orders", "partners", "console"),
-    *("disputes", "mpapi"),
+    *("disputes", "reports", "mpapi"),
 }
 
 

@@ -69,7 +69,7 @@ def test_the_owner_reads_its_disputes_deadline_first(chromium, live_server):  # 
     assert first.locator(".dispute-deadline-soon").count() == 1
     assert "ARS\u00a01,500.50" in first.inner_text()
     assert "9 days left" in rows.nth(1).inner_text()
-    assert "Closed in your favour" in rows.nth(2).inner_text()
+    assert "Closed in your favor" in rows.nth(2).inner_text()
     check_page(page, "list")
 
     page.goto(f"/admin/orders/order/{order.pk}/change/")

@@ -18,7 +18,7 @@ from tests.faults import seed_where, set_faults, timed_out
 from tests.orders.conftest import pay, reload
 from tests.orders.test_end_to_end import ITEMS, TOTAL, create
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
 
 
 @pytest.fixture
