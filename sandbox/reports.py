@@ -33,7 +33,15 @@ from django.db.models import QuerySet
 from django.utils import timezone as django_timezone
 
 from sandbox.errors import ApiError
-from sandbox.models import Account, Payment, Refund, Report, ReportConfig, ReportType
+from sandbox.models import (
+    Account,
+    Chargeback,
+    Payment,
+    Refund,
+    Report,
+    ReportConfig,
+    ReportType,
+)
 from sandbox.sites import site
 
 # The URL segment of each report.
@@ -676,8 +684,36 @@ def _refund_movement(
     )
 
 
-# Every kind of movement the reports show; a chargebacks source adds CHARGEBACK rows here.
-MOVEMENT_SOURCES: tuple[MovementSource, ...] = (payment_movements, refund_movements)
+def chargeback_movements(account: Account, begin: datetime, end: datetime) -> Iterator[Movement]:
+    """A ``CHARGEBACK`` per chargeback opened in the period (its amount held back from the seller,
+    no fee given back), and a ``CHARGEBACK_CANCEL`` giving it back when the case closed in the
+    seller's favour (``coverage_applied``) in the period."""
+    cases = Chargeback.objects.filter(account=account).select_related("payment__account")
+    for case in cases.filter(date_created__range=(begin, end)):
+        yield _chargeback_movement(case, "CHARGEBACK", case.date_created, -case.amount)
+    covered = cases.filter(coverage_applied=True, date_last_updated__range=(begin, end))
+    for case in covered:
+        yield _chargeback_movement(case, "CHARGEBACK_CANCEL", case.date_last_updated, case.amount)
+
+
+def _chargeback_movement(case: Chargeback, kind: str, moment: datetime, gross: Decimal) -> Movement:
+    return Movement(
+        kind=kind,
+        date=moment,
+        payment=case.payment,
+        gross=gross,
+        mp_fee=Decimal(0),
+        marketplace_fee=Decimal(0),
+        metadata={"chargeback_id": case.chargeback_id},
+    )
+
+
+# Every kind of movement the reports show.
+MOVEMENT_SOURCES: tuple[MovementSource, ...] = (
+    payment_movements,
+    refund_movements,
+    chargeback_movements,
+)
 
 
 def movements(account: Account, begin: datetime, end: datetime) -> list[Movement]:

@@ -137,8 +137,9 @@ def test_paid_refunded_and_disputed_sales_match_the_reports_with_no_mismatch(boo
         refund_line = settlement.lines.get(kind="REFUND")
         [refund] = Refund.objects.filter(order=books.refunded)
     assert settlement.status == ReportFile.Status.DOWNLOADED
-    assert settlement.line_count == 3
-    assert kinds == ["REFUND", "SETTLEMENT", "SETTLEMENT"]
+    assert settlement.line_count == 4
+    # The chargeback's line matches the dispute the notification recorded.
+    assert kinds == ["CHARGEBACK", "REFUND", "SETTLEMENT", "SETTLEMENT"]
     assert refund_line.refund_id == refund.mp_refund_id  # matched by Mercado Pago's id
     assert refund_line.gross_amount == Decimal("-500.00")
     assert refund_line.values["EXTERNAL_REFERENCE"] == "SALE-1"
@@ -330,7 +331,7 @@ def test_report_files_show_their_lines_and_open_mismatches_to_owners_and_manager
     page = client.get(FILES)
     assert page.status_code == 200
     rows = {row.pk: row for row in page.context["cl"].result_list}
-    assert rows[books.settlement.pk].line_count == 3
+    assert rows[books.settlement.pk].line_count == 4
     assert rows[books.settlement.pk].open_count == 1
     assert f"?report__id__exact={books.settlement.pk}" in page.content.decode()
 
