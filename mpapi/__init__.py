@@ -20,7 +20,7 @@ from mpapi.errors import (
     UnexpectedResponse,
 )
 from mpapi.observe import CallRecord
-from mpapi.reports import ReportKind, ReportLine, parse_report_csv
+from mpapi.reports import ReportKind, ReportLine, ReportNotCreated, parse_report_csv
 
 __all__ = [
     "APIError",
@@ -36,6 +36,7 @@ __all__ = [
     "RateLimited",
     "ReportKind",
     "ReportLine",
+    "ReportNotCreated",
     "ServerError",
     "TransportFailure",
     "Unauthorized",

@@ -156,6 +156,18 @@ class ReportConfig:
         return value if isinstance(value, bool) else None
 
 
+NOT_CREATED = 203  # "it was not possible to create your report": ask again (not on MLB)
+
+
+class ReportNotCreated(Exception):
+    """Mercado Pago took a report request but created no report (203); ``begin_date`` and
+    ``end_date`` are the dates it indicates to ask for again (None when it named none)."""
+
+    def __init__(self, *, begin_date: datetime | None, end_date: datetime | None) -> None:
+        super().__init__("Mercado Pago created no report: ask again with the dates it indicates")
+        self.begin_date, self.end_date = begin_date, end_date
+
+
 @dataclass(frozen=True)
 class ReportTask:
     """A report asked for (``created_from`` ``manual``) or scheduled (``schedule``).
@@ -359,12 +371,22 @@ class ReportsMixin:
         self, access_token: str, kind: ReportKind, *, begin_date: datetime, end_date: datetime
     ) -> ReportTask:
         """``POST /v1/account/<report>`` (202): a report of the period between two aware
-        datetimes, generated asynchronously: watch ``list_reports`` for its ``file_name``."""
+        datetimes, generated asynchronously: watch ``list_reports`` for its ``file_name``.
+
+        ``ReportNotCreated`` for a 203 (documented for every site but MLB): nothing was created;
+        ask again with the dates it indicates."""
         if begin_date.tzinfo is None or end_date.tzinfo is None:
             raise ValueError("begin_date and end_date must be timezone-aware")
         body = {"begin_date": _utc(begin_date), "end_date": _utc(end_date)}
         call = Call("POST", _report_path(kind), access_token, body)
-        return self._object(call, ReportTask.from_json)
+        answer = self._session.send(call)
+        if answer.status == NOT_CREATED:
+            indicated = answer.body if isinstance(answer.body, dict) else {}
+            raise ReportNotCreated(
+                begin_date=moment(indicated.get("begin_date")),
+                end_date=moment(indicated.get("end_date")),
+            )
+        return self._parse(call, answer.status, answer.body, ReportTask.from_json)
 
     def list_reports(self, access_token: str, kind: ReportKind) -> tuple[ReportTask, ...]:
         """``GET /v1/account/<report>/list``: the reports generated or pending."""

@@ -92,15 +92,24 @@ def ensure_config(tenant: Tenant) -> None:
 
 def request_report(tenant: Tenant, kind: str, begin: datetime, end: datetime) -> ReportFile:
     """Ask Mercado Pago for ``kind`` of the period ``begin``..``end`` (once: asking again for the
-    same period answers the report already asked for)."""
+    same period answers the report already asked for). When Mercado Pago creates no report
+    (203: a period longer than a year) it is asked again, once, for the dates it indicates, and
+    the file keeps those dates; a second refusal raises ``mpapi.ReportNotCreated``."""
     with tenant_scope(tenant):
         asked = ReportFile.objects.filter(kind=kind, begin_date=begin, end_date=end).first()
         if asked is not None:
             return asked
         with remote.seller_client(tenant) as seller:
-            task = seller.mp.generate_report(
-                seller.token, _mp_kind(kind), begin_date=begin, end_date=end
-            )
+            try:
+                task = seller.mp.generate_report(
+                    seller.token, _mp_kind(kind), begin_date=begin, end_date=end
+                )
+            except mp_reports.ReportNotCreated as refused:
+                # Created nothing (203): ask once more with the dates Mercado Pago indicates.
+                begin, end = refused.begin_date or begin, refused.end_date or end
+                task = seller.mp.generate_report(
+                    seller.token, _mp_kind(kind), begin_date=begin, end_date=end
+                )
         return ReportFile.objects.create(
             tenant=tenant, kind=kind, mp_report_id=task.id, begin_date=begin, end_date=end
         )

@@ -65,3 +65,19 @@ def test_ensure_config_adds_the_columns_matching_reads_to_the_sellers_own():
     assert config.columns[:2] == ("SOURCE_ID", "TRANSACTION_AMOUNT")
     assert set(services.REQUIRED_COLUMNS[ReportKind.SETTLEMENT]) <= set(config.columns)
     assert config.separator == ";"  # the rest as the seller set it
+
+
+def test_a_period_mercado_pago_creates_no_report_for_is_asked_again_with_its_dates():
+    seller = make_connected_tenant("Parrilla", site="MLA")
+    begin = datetime(2025, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+    # Over a year: Mercado Pago (MLA) answers 203 with the year it serves; asked again for it.
+    asked = services.request_report(
+        seller, ReportKind.SETTLEMENT, begin, begin + timedelta(days=400)
+    )
+
+    assert (asked.begin_date, asked.end_date) == (begin, begin + timedelta(days=365))
+    assert asked.mp_report_id is not None
+    with get_client() as mp:
+        listed = mp.list_reports(seller_access_token(seller), MpKind.SETTLEMENT)
+    assert [task.id for task in listed] == [asked.mp_report_id]  # one report, of that year

@@ -28,7 +28,10 @@ def _update_config(request: HttpRequest, token: Token, report: str) -> JsonRespo
 
 def _generate(request: HttpRequest, token: Token, report: str) -> JsonResponse:
     kind = reports.report_type_of(report)
-    created = reports.generate(token.account, kind, json_body(request))
+    try:
+        created = reports.generate(token.account, kind, json_body(request))
+    except reports.NotCreated as refused:
+        return JsonResponse(refused.body, status=203)
     return JsonResponse(reports.render_report(created), status=202)
 
 

@@ -21,6 +21,7 @@ from mpapi.reports import (
     ReportFrequency,
     ReportKind,
     ReportLine,
+    ReportNotCreated,
     SftpInfo,
     parse_report_csv,
 )
@@ -290,6 +291,23 @@ def test_a_period_that_ends_before_it_begins_is_refused(mp, seller_token, begin,
         )
     assert caught.value.codes == ("bad_request", "begin_date")
     assert caught.value.message == message
+
+
+def test_a_period_over_a_year_creates_no_report_and_indicates_the_dates(mp, calls, seller_token):
+    begin = datetime(2025, 1, 1, tzinfo=UTC)
+    over_a_year = {"begin_date": begin, "end_date": begin + timedelta(days=400)}
+
+    with pytest.raises(ReportNotCreated) as refused:
+        mp.generate_report(seller_token, SETTLEMENT, **over_a_year)
+
+    assert calls[-1].status == 203  # an Argentine seller: the guides' 203
+    assert (refused.value.begin_date, refused.value.end_date) == (
+        begin,
+        begin + timedelta(days=365),
+    )
+    assert mp.list_reports(seller_token, SETTLEMENT) == ()  # nothing was created
+    with pytest.raises(BadRequest):  # Brazil documents no 203
+        mp.generate_report(BR_SELLER_TOKEN, SETTLEMENT, **over_a_year)
 
 
 def test_mpapi_refuses_naive_dates(mp, seller_token, calls):
