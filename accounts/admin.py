@@ -64,7 +64,7 @@ class InvitationAdmin(TenantOwnedAdmin):
     list_display = ("email", "role", "status", "sent_at", "expires_at", "invited_by")
     list_filter = (StatusFilter, "role")
     search_fields = ("email",)
-    list_select_related = ("invited_by",)
+    list_select_related = ("invited_by", "tenant")
     readonly_fields = ("status", "sent_at", "expires_at", "invited_by", "accepted_at")
     actions = ("resend", "revoke")
 

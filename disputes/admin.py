@@ -92,7 +92,6 @@ class DisputeAdmin(DisputeDisplay, ReadOnly, TenantOwnedAdmin):
     list_display_links = ["mp_chargeback_id"]
     list_filter = ["status", "documentation_required", "coverage_applied"]
     search_fields = ["mp_chargeback_id", "mp_payment_id", "order__external_reference"]
-    list_select_related = ["tenant", "order"]
     ordering = ["-status", "deadline", "-pk"]  # "opened" sorts after "closed": open ones first
     fields = readonly_fields = [
         "mp_chargeback_id",

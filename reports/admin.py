@@ -107,7 +107,6 @@ class MismatchAdmin(MoneyAdmin):
     ]
     list_filter = [OpenFilter, "kind", "field", "resolution"]
     search_fields = ["order__external_reference", "line__source_id", "payment__reference_id"]
-    list_select_related = ["order", "report"]
     ordering = [F("resolved_at").desc(nulls_first=True), "-found_at", "-pk"]
     actions = ["refresh"]
     fields = readonly_fields = [
@@ -126,7 +125,7 @@ class MismatchAdmin(MoneyAdmin):
     ]
 
     def get_queryset(self, request):
-        rows = super().get_queryset(request).select_related("order", "report", "line")
+        rows = super().get_queryset(request).select_related("tenant", "order", "report", "line")
         return rows.annotate(money_locale=Value(locale_for_request(request)))
 
     @admin.display(description=_("order"), ordering="order__external_reference")

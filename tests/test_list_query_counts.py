@@ -20,11 +20,15 @@ from tenants.roles import Role
 from tenants.scope import tenant_scope
 from tests.api.conftest import api_client, issue_token
 from tests.factories import (
+    _invitation,
+    _mismatch,
+    make_dispute,
     make_grant,
     make_member,
     make_order,
     make_payment,
     make_pos,
+    make_report_file,
     make_store,
     make_tenant,
     make_user,
@@ -112,6 +116,26 @@ def add_deliveries(seller, count: int) -> None:
             )
 
 
+def add_invitations(seller, count: int) -> None:
+    for _ in range(count):
+        _invitation(seller)
+
+
+def add_disputes(seller, count: int) -> None:
+    for _ in range(count):
+        make_dispute(seller)
+
+
+def add_report_files(seller, count: int) -> None:
+    for _ in range(count):
+        make_report_file(seller)
+
+
+def add_mismatches(seller, count: int) -> None:
+    for _ in range(count):
+        _mismatch(seller)
+
+
 ADMIN_LISTS = {
     "orders": ("/admin/orders/order/", add_orders),
     "notifications": ("/admin/orders/notification/", add_notifications),
@@ -120,6 +144,10 @@ ADMIN_LISTS = {
     "connected apps": ("/admin/partners/partnergrant/", add_grants),
     "webhook endpoints": ("/admin/partners/webhookendpoint/", add_endpoints),
     "webhook deliveries": ("/admin/partners/webhookdelivery/", add_deliveries),
+    "invitations": ("/admin/accounts/invitation/", add_invitations),
+    "disputes": ("/admin/disputes/dispute/", add_disputes),
+    "report files": ("/admin/reports/reportfile/", add_report_files),
+    "mismatches": ("/admin/reports/mismatch/", add_mismatches),
 }
 
 
