@@ -15,7 +15,7 @@ from mpapi import Chargeback, NotFound, get_chargeback
 from orders import remote
 from orders.models import Payment
 from partners import webhooks
-from partners.models import Event
+from partners.models import EventType
 from tenants.models import Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
 
@@ -53,7 +53,7 @@ def record_chargeback(*, tenant: Tenant, chargeback: Chargeback) -> Dispute:
             except IntegrityError:  # recorded meanwhile by a concurrent notification
                 dispute = _locked(chargeback.id)
             else:
-                _emit(tenant, dispute, Event.DISPUTE_OPENED)
+                _emit(tenant, dispute, EventType.DISPUTE_OPENED)
                 return dispute
         if _is_older(chargeback, dispute):
             return dispute
@@ -62,7 +62,7 @@ def record_chargeback(*, tenant: Tenant, chargeback: Chargeback) -> Dispute:
             for name in changed:
                 setattr(dispute, name, values[name])
             dispute.save(update_fields=[*changed, "updated_at"])
-            _emit(tenant, dispute, Event.DISPUTE_UPDATED)
+            _emit(tenant, dispute, EventType.DISPUTE_UPDATED)
     return dispute
 
 
@@ -128,11 +128,7 @@ def _iso(moment) -> str | None:
 
 
 def _emit(tenant: Tenant, dispute: Dispute, event_type: str) -> None:
-    endpoints = webhooks.subscribed_endpoints(tenant=tenant, event_type=event_type)
-    if endpoints:
-        webhooks.emit(
-            tenant=tenant, event_type=event_type, data=payload(dispute), endpoints=endpoints
-        )
+    webhooks.publish(tenant=tenant, event_type=event_type, data=payload(dispute))
 
 
 def seller_of_payment(mp_payment_id: int | None) -> Tenant | None:

@@ -93,6 +93,12 @@ class Order(TenantOwnedModel):
         help_text=_("Colombia's IVA amounts."),
         verbose_name=_("taxes"),
     )
+    metadata = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The partner's own keys and values (strings), returned and searchable."),
+        verbose_name=_("metadata"),
+    )
     sponsor_id = models.CharField(_("sponsor id"), max_length=20, blank=True)
     expires_at = models.DateTimeField(
         help_text=_("When the order stops being payable."), verbose_name=_("expires at")
@@ -234,6 +240,7 @@ class Payment(TenantOwnedModel):
     numeric payment id; ``reference_id`` is the numeric payment id in both.
     """
 
+    uid = models.UUIDField(_("public id"), default=uuid.uuid4, editable=False)
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="payments", verbose_name=_("order")
     )
@@ -263,6 +270,7 @@ class Payment(TenantOwnedModel):
             models.UniqueConstraint(
                 fields=["tenant", "mp_payment_id"], name="payment_mp_id_unique_per_tenant"
             ),
+            models.UniqueConstraint(fields=["tenant", "uid"], name="payment_uid_unique_per_tenant"),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=models.F("paid_amount")),
                 name="payment_refunded_lte_paid",
@@ -290,6 +298,7 @@ class Refund(TenantOwnedModel):
         PROCESSED = "processed", _("Processed")
         FAILED = "failed", _("Failed")
 
+    uid = models.UUIDField(_("public id"), default=uuid.uuid4, editable=False)
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="refunds", verbose_name=_("order")
     )
@@ -330,6 +339,7 @@ class Refund(TenantOwnedModel):
                 condition=~Q(mp_refund_id=""),
                 name="refund_mp_id_unique_per_tenant",
             ),
+            models.UniqueConstraint(fields=["tenant", "uid"], name="refund_uid_unique_per_tenant"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0"),
         ]
 

@@ -304,12 +304,12 @@ class WebhookDeliveryAdmin(ReadOnly, TenantOwnedAdmin):
         ("endpoint", EndpointFilter),
         ("created_at", admin.DateFieldListFilter),  # a date_hierarchy reads every row per page
     ]
-    search_fields = ["event_id", "endpoint__url"]
+    search_fields = ["event_uid", "endpoint__url"]
     list_select_related = ["endpoint"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     fields = readonly_fields = [
-        "event_id",
+        "event_uid",
         "event_type",
         "endpoint",
         "status",

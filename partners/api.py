@@ -88,6 +88,11 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.UUIDField(
+        source="event_uid",
+        read_only=True,
+        help_text="The event's id: sent as X-Platform-Delivery and as the payload's id.",
+    )
     attempts = DeliveryAttemptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -105,7 +110,6 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "attempts",
         ]
         extra_kwargs = {
-            "event_id": {"help_text": "Sent as X-Platform-Delivery and as the payload's id."},
             "next_attempt_at": {"help_text": "When it is tried next; null once it is settled."},
             "payload": {"help_text": "The JSON body sent."},
         }

@@ -40,6 +40,12 @@ class PartnerGrant(TenantOwnedModel):
     scope = models.CharField(
         max_length=255, help_text=_("Space-separated scopes."), verbose_name=_("scope")
     )
+    api_version = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text=_("The API version the app is pinned to (YYYY-MM-DD); docs/api.md."),
+        verbose_name=_("API version"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
@@ -90,6 +96,12 @@ class GrantedToken(TenantOwnedModel):
         related_name="partner_bindings",
     )
     grant = models.ForeignKey(PartnerGrant, on_delete=models.CASCADE, related_name="tokens")
+    revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the seller revoked the consent: the token answers token_revoked."),
+        verbose_name=_("revoked at"),
+    )
 
     class Meta:
         constraints = [
@@ -120,6 +132,11 @@ class IdempotentRequest(TenantOwnedModel):
     response_body = models.JSONField(
         null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("response body")
     )
+    sealed_response_body = EncryptedTextField(
+        blank=True,
+        help_text=_("An answer that holds a secret, encrypted (response body left empty)."),
+        verbose_name=_("sealed response body"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     lease_until = models.DateTimeField(
         null=True,
@@ -143,18 +160,59 @@ class IdempotentRequest(TenantOwnedModel):
         ]
 
 
-class Event(models.TextChoices):
+class EventType(models.TextChoices):
     ORDER_CREATED = "order.created", _("Order created")
     ORDER_PROCESSED = "order.processed", _("Order processed (paid)")
     ORDER_CANCELED = "order.canceled", _("Order canceled")
     ORDER_EXPIRED = "order.expired", _("Order expired")
+    ORDER_PARTIALLY_REFUNDED = "order.partially_refunded", _("Order partially refunded")
     ORDER_REFUNDED = "order.refunded", _("Order refunded")
+    REFUND_CREATED = "refund.created", _("Refund created")
+    REFUND_SUCCEEDED = "refund.succeeded", _("Refund succeeded")
+    REFUND_FAILED = "refund.failed", _("Refund failed")
     DISPUTE_OPENED = "dispute.opened", _("Dispute opened (chargeback)")
     DISPUTE_UPDATED = "dispute.updated", _("Dispute updated")
+    STORE_SYNC_FAILED = "store.sync_failed", _("Store sync with Mercado Pago failed")
+    POS_SYNC_FAILED = "pos.sync_failed", _("POS sync with Mercado Pago failed")
+    SELLER_CONNECTION_CHANGED = (
+        "seller.connection_changed",
+        _("Seller's Mercado Pago connection changed"),
+    )
     TEST = "webhook.test", _("Test event")
 
 
-SUBSCRIBABLE_EVENTS = [event for event in Event if event != Event.TEST]
+SUBSCRIBABLE_EVENTS = [event for event in EventType if event != EventType.TEST]
+
+
+class Event(TenantOwnedModel):
+    """Something that happened to a seller's objects, as partners see it: listed by
+    ``GET /api/v1/events`` and delivered to the endpoints subscribed to its type. ``uid`` is its
+    id in the API, in every delivery of it and in their ``X-Platform-Delivery`` header."""
+
+    uid = models.UUIDField(default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    type = models.CharField(max_length=40, choices=EventType.choices, verbose_name=_("type"))
+    api_version = models.CharField(
+        max_length=10, help_text=_("The API version of data."), verbose_name=_("API version")
+    )
+    data = models.JSONField(encoder=DjangoJSONEncoder, verbose_name=_("data"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="event_tenant_created"),
+            models.Index(
+                fields=["tenant", "type", "-created_at", "-id"], name="event_tenant_type_created"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "uid"], name="event_uid_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.uid}"
 
 
 class WebhookEndpoint(TenantOwnedModel):
@@ -197,6 +255,7 @@ class WebhookDelivery(TenantOwnedModel):
         PENDING = "pending", _("Pending")
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed (no attempts left)")
+        CANCELED = "canceled", _("Canceled (the app lost access to the seller)")
 
     endpoint = models.ForeignKey(
         WebhookEndpoint,
@@ -204,9 +263,22 @@ class WebhookDelivery(TenantOwnedModel):
         related_name="deliveries",
         verbose_name=_("endpoint"),
     )
-    event_id = models.UUIDField(default=uuid.uuid4, editable=False, verbose_name=_("event id"))
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("event"),
+    )
+    event_uid = models.UUIDField(
+        default=uuid.uuid4,
+        editable=False,
+        help_text=_("The event's id, sent in the payload and as X-Platform-Delivery."),
+        verbose_name=_("event id"),
+    )
     event_type = models.CharField(
-        max_length=40, choices=Event.choices, verbose_name=_("event type")
+        max_length=40, choices=EventType.choices, verbose_name=_("event type")
     )
     payload = models.JSONField(encoder=DjangoJSONEncoder, verbose_name=_("payload"))
     status = models.CharField(
@@ -228,7 +300,7 @@ class WebhookDelivery(TenantOwnedModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "event_id"], name="delivery_event_id_unique_per_tenant"
+                fields=["endpoint", "event_uid"], name="delivery_event_unique_per_endpoint"
             )
         ]
 

@@ -5,14 +5,14 @@ from django.dispatch import receiver
 from orders.models import Order, Status
 from orders.transitions import status_changed
 from partners import webhooks
-from partners.models import Event
+from partners.models import EventType
 
 ORDER_EVENTS = {
-    Status.CREATED: Event.ORDER_CREATED,
-    Status.PROCESSED: Event.ORDER_PROCESSED,
-    Status.CANCELED: Event.ORDER_CANCELED,
-    Status.EXPIRED: Event.ORDER_EXPIRED,
-    Status.REFUNDED: Event.ORDER_REFUNDED,
+    Status.CREATED: EventType.ORDER_CREATED,
+    Status.PROCESSED: EventType.ORDER_PROCESSED,
+    Status.CANCELED: EventType.ORDER_CANCELED,
+    Status.EXPIRED: EventType.ORDER_EXPIRED,
+    Status.REFUNDED: EventType.ORDER_REFUNDED,
 }
 
 

@@ -30,7 +30,6 @@ import logging
 import secrets
 import socket
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -44,10 +43,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from partners import versions
 from partners.models import (
     SUBSCRIBABLE_EVENTS,
     DeliveryAttempt,
     Event,
+    EventType,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -157,7 +158,7 @@ def _check(*, url: str | None, events: list[str] | None) -> None:
 
 
 def _in_order(events: list[str]) -> list[str]:
-    """The chosen events once each, in the order of ``Event``."""
+    """The chosen events once each, in the order of ``EventType``."""
     return [event.value for event in SUBSCRIBABLE_EVENTS if event in events]
 
 
@@ -234,53 +235,55 @@ def subscribed_endpoints(*, tenant: Tenant, event_type: str) -> list[WebhookEndp
         return [endpoint for endpoint in active if event_type in endpoint.events]
 
 
-def emit_order_event(*, tenant: Tenant, order: "Order", event_type: str) -> list[WebhookDelivery]:
-    """Queue ``event_type`` about ``order`` for every endpoint subscribed to it: its deliveries
-    are written in the caller's transaction (the order's status change), their attempts queued
-    once it commits."""
-    endpoints = subscribed_endpoints(tenant=tenant, event_type=event_type)
-    if not endpoints:
-        return []
+def emit_order_event(*, tenant: Tenant, order: "Order", event_type: str) -> Event:
+    """Record ``event_type`` about ``order`` and queue it for every endpoint subscribed to it, in
+    the caller's transaction (the order's status change); deliveries go once it commits."""
     from orders.api import OrderSerializer  # the API's own representation of an order
 
     with tenant_scope(tenant):
         data = {"order": OrderSerializer(order).data}
-    return emit(tenant=tenant, event_type=event_type, data=data, endpoints=endpoints)
+    return publish(tenant=tenant, event_type=event_type, data=data)
 
 
 def send_test_event(*, tenant: Tenant, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``webhook.test`` event for ``endpoint`` now (active or not); its delivery."""
     data = {"endpoint": {"id": endpoint.pk}, "message": "A test event, sent on request."}
-    [delivery] = emit(tenant=tenant, event_type=Event.TEST, data=data, endpoints=[endpoint])
+    event = publish(tenant=tenant, event_type=EventType.TEST, data=data, endpoints=[endpoint])
     with tenant_scope(tenant):
-        delivery.refresh_from_db()  # with eager Celery it was attempted already
-    return delivery
+        return WebhookDelivery.objects.get(event=event)  # with eager Celery: attempted already
 
 
-def emit(
-    *, tenant: Tenant, event_type: str, data: dict, endpoints: list[WebhookEndpoint]
-) -> list[WebhookDelivery]:
-    """One delivery of the event per endpoint, each queued once the transaction commits."""
+def publish(
+    *,
+    tenant: Tenant,
+    event_type: str,
+    data: dict,
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> Event:
+    """Record an event of ``tenant`` and queue one delivery of it per endpoint (``endpoints``,
+    else the active ones subscribed to ``event_type``), each once the transaction commits."""
     from partners import tasks  # tasks call this module
 
-    created = timezone.now()
+    if endpoints is None:
+        endpoints = subscribed_endpoints(tenant=tenant, event_type=event_type)
     with tenant_scope(tenant), transaction.atomic():
-        deliveries = []
+        event = Event.objects.create(
+            tenant=tenant,
+            type=event_type,
+            api_version=versions.CURRENT,
+            data=data,
+            created_at=timezone.now(),
+        )
+        payload = event_payload(event)
         for endpoint in endpoints:
-            event_id = uuid.uuid4()
-            payload = {
-                "id": str(event_id),
-                "type": str(event_type),
-                "created": created.isoformat(),
-                "data": data,
-            }
             delivery = WebhookDelivery.objects.create(
                 tenant=tenant,
                 endpoint=endpoint,
-                event_id=event_id,
+                event=event,
+                event_uid=event.uid,
                 event_type=event_type,
                 payload=payload,
-                next_attempt_at=created,
+                next_attempt_at=event.created_at,
             )
             transaction.on_commit(
                 lambda pk=delivery.pk: tasks.deliver_webhook.delay(
@@ -288,8 +291,19 @@ def emit(
                 ),
                 robust=True,
             )
-            deliveries.append(delivery)
-    return deliveries
+    return event
+
+
+def event_payload(event: Event) -> dict:
+    """The event as the API shows it and each delivery sends it."""
+    return {
+        "id": str(event.uid),
+        "object": "event",
+        "type": str(event.type),
+        "api_version": event.api_version,
+        "created": event.created_at.isoformat().replace("+00:00", "Z"),
+        "data": event.data,
+    }
 
 
 # Signing --------------------------------------------------------------------------------------
@@ -408,7 +422,7 @@ def _send(delivery: WebhookDelivery) -> Outcome:
         "User-Agent": "merchant-platform-webhooks/1",
         SIGNATURE_HEADER: sign(secret, body, int(time.time())),
         "X-Platform-Event": delivery.event_type,
-        "X-Platform-Delivery": str(delivery.event_id),
+        "X-Platform-Delivery": str(delivery.event_uid),
     }
     started = time.monotonic()
     try:

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 ENCRYPTED = {
+    "partners.IdempotentRequest.sealed_response_body",
     "partners.WebhookEndpoint.secret",
     "tenants.MercadoPagoCredential.access_token",
     "tenants.MercadoPagoCredential.refresh_token",
@@ -168,7 +169,7 @@ def test_an_undecryptable_secret_never_loses_the_event_and_delivers_once_its_key
     with keys(NEW, OLD):
         assert tasks.deliver_due_webhooks() == 1
     [request] = receiver.requests
-    assert request.json["id"] == str(delivery.event_id)
+    assert request.json["id"] == str(delivery.event_uid)
     assert verify_signature(endpoint["secret"], request.headers[SIGNATURE_HEADER], request.body)
     with tenant_scope(seller):
         delivery.refresh_from_db()

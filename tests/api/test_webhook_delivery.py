@@ -211,7 +211,7 @@ def test_the_beat_task_sends_due_deliveries_and_leaves_claimed_ones(
 
     assert queued == 1
     [request] = receiver.requests
-    assert request.headers["X-Platform-Delivery"] == str(lost.event_id)
+    assert request.headers["X-Platform-Delivery"] == str(lost.event_uid)
     with tenant_scope(tenant_a):
         lost.refresh_from_db()
         claimed.refresh_from_db()

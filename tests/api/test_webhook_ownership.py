@@ -125,7 +125,7 @@ def test_deliveries_need_the_orders_read_scope_too(tenant_a, eager_celery, recei
     assert "orders:read" in refused.json()["message"]
     assert allowed.status_code == 200
     [delivery] = allowed.json()["results"]
-    assert delivery["payload"]["type"] == webhooks.Event.TEST
+    assert delivery["payload"]["type"] == webhooks.EventType.TEST
 
 
 def introspect(app: App, token: str) -> dict:

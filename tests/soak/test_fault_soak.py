@@ -59,7 +59,7 @@ from orders.models import Api, MercadoPagoCall, Mode, Notification, Order, Statu
 from orders.validation import ItemInput
 from partners import scopes
 from partners import webhooks as partner_webhooks
-from partners.models import Event as PartnerEvent
+from partners.models import EventType as PartnerEvent
 from partners.models import WebhookDelivery
 from partners.services import install_application
 from pos import services as pos_services
