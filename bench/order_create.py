@@ -78,9 +78,8 @@ WATCH: "Watch"  # the one of this run, for ``timed_in_process_transport``
 
 
 def timed_in_process_transport():
-    """The test settings' in-process transport, whose building (a WSGI handler of the project:
-    logging set up again, every middleware loaded) counts as the sandbox's time: against the
-    real Mercado Pago it is no work of the platform's."""
+    """The test settings' in-process transport, whose getting counts as the sandbox's time:
+    against the real Mercado Pago it is no work of the platform's."""
     from merchant_platform.mercadopago import in_process_transport
 
     started = time.perf_counter_ns()

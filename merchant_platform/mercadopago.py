@@ -22,6 +22,9 @@ SANDBOX_SPONSOR_ID = "900000001"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (public, sandbox only)
 # base64 of b"sandbox-dev-key-not-for-prod-use"; refused by the system checks when DEBUG is off.
 SANDBOX_CREDENTIAL_KEY = "c2FuZGJveC1kZXYta2V5LW5vdC1mb3ItcHJvZC11c2U="
+# The sandbox alone as a WSGI application (sandbox/wsgi.py), by its path: the platform never
+# imports the sandbox.
+SANDBOX_WSGI_APPLICATION = "sandbox.wsgi.application"
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,13 @@ def get_client(*, observer: Callable[[CallRecord], None] | None = None) -> Merca
 
 
 def in_process_transport() -> httpx.WSGITransport:
-    """This Django project (the sandbox under ``/sandbox/`` included) as an httpx transport: the
-    sandbox is reached through WSGI, on the caller's thread, with no server listening."""
-    from django.core.wsgi import get_wsgi_application
+    """The built-in sandbox as an httpx transport: reached through WSGI, on the caller's thread
+    and database connection, with no server listening.
 
-    return httpx.WSGITransport(app=get_wsgi_application())
+    The application (``SANDBOX_WSGI_APPLICATION``, built once per process) serves the sandbox's
+    URLs alone, under ``/sandbox/``, through the sandbox's own middleware only (fault injection,
+    CSRF), not the platform's: the whole project, built again for each client, made a call about
+    twice as slow (docs/performance.md, "In-process sandbox"). The platform's middleware, and
+    what they set on the thread (language, log context), stay out of its Mercado Pago calls.
+    """
+    return httpx.WSGITransport(app=import_string(SANDBOX_WSGI_APPLICATION))

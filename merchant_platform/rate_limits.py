@@ -9,6 +9,7 @@ of two windows; no window ever holds more than the rate.
 
 import math
 import time
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -28,11 +29,24 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     return int(count), seconds
 
 
-def spend(key: str, rate: tuple[int, int] | None) -> tuple[bool, int]:
-    """Count one use of ``key``'s budget; whether it was within ``rate``, and the seconds until
-    the window ends."""
-    if rate is None:
-        return True, 0
+@dataclass(frozen=True)
+class Budget:
+    """Where a budget stands after one use: the ``limit`` of its window, how many uses are
+    ``remaining`` in it, and the seconds until it starts again (``reset``)."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the use that was counted was within the limit."""
+        return self.remaining >= 0
+
+
+def spend_budget(key: str, rate: tuple[int, int]) -> Budget:
+    """Count one use of ``key``'s budget of ``rate``; where the budget stands afterwards
+    (``remaining`` is negative once the use was over the limit)."""
     limit, period = rate
     now = time.time()
     window = f"{key}:{int(now // period)}"
@@ -42,4 +56,15 @@ def spend(key: str, rate: tuple[int, int] | None) -> tuple[bool, int]:
     except ValueError:  # the window ended between add and incr
         cache.add(window, 1, timeout=period)
         used = 1
-    return used <= limit, max(1, math.ceil(period - now % period))
+    return Budget(
+        limit=limit, remaining=limit - used, reset=max(1, math.ceil(period - now % period))
+    )
+
+
+def spend(key: str, rate: tuple[int, int] | None) -> tuple[bool, int]:
+    """Count one use of ``key``'s budget; whether it was within ``rate``, and the seconds until
+    the window ends."""
+    if rate is None:
+        return True, 0
+    budget = spend_budget(key, rate)
+    return budget.allowed, budget.reset

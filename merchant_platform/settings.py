@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "merchant_platform.request_context.RequestIdMiddleware",  # first: every response, every line
+    "partners.versions.ApiVersionMiddleware",  # Api-Version on every /api/v1/ answer
     "merchant_platform.metrics.RequestMetricsMiddleware",  # times the rest of the stack too
     "django.middleware.security.SecurityMiddleware",
     "merchant_platform.mercadopago_budget.MercadoPagoBudgetMiddleware",
@@ -357,7 +358,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "partners.autoschema.PartnerAutoSchema",
     "EXCEPTION_HANDLER": "partners.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -376,6 +377,8 @@ WEBHOOKS_BACKOFF_MAX = env.float("WEBHOOKS_BACKOFF_MAX", default=6 * 3600.0)
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 WEBHOOKS_DUE_INTERVAL = env.int("WEBHOOKS_DUE_INTERVAL", default=60)
+# Days partners' events stay listed (GET /api/v1/events); beat deletes older ones daily.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE |= partners_beat_schedule(deliver_due_every=WEBHOOKS_DUE_INTERVAL)
 
 # The throttle's counters, which every web process must share: CACHE_URL, else the broker's Redis
@@ -410,6 +413,9 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
     "PKCE_REQUIRED": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Rotation's grace: for this many seconds the previous access token stays valid and the
+    # previous refresh token may be used again (workers refreshing at once); partners/oauth.py.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": env.int("OAUTH_REFRESH_TOKEN_GRACE_SECONDS", default=10),
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
@@ -437,11 +443,19 @@ SPECTACULAR_SETTINGS = {
         "client credentials); each operation lists the scope it needs. Every error answers "
         "the `Error` schema: a stable `code`, a `message`, `fields` for validation errors and "
         "`mercadopago_error` when Mercado Pago refused. Lists are cursor-paginated, newest "
-        "first; a POST that creates may carry an `Idempotency-Key`."
+        "first. Bodies are JSON (`application/json`) only, and input an operation does not "
+        "take is refused by name. Every POST may carry an `Idempotency-Key`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request bodies as their own components, without read-only fields: what generated clients send.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the event types an endpoint subscribes to and an event is of.
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "partners.events_api.EVENT_TYPE_CHOICES",
+        "RefundStatusEnum": "orders.models.Refund.Status",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

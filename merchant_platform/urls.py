@@ -8,6 +8,8 @@ from orders import cashier
 from orders.dashboard import dashboard_view
 from partners.schema import SwaggerView
 
+handler400 = "partners.errors.bad_request"  # JSON under /api/
+handler404 = "partners.errors.page_not_found"  # JSON under /api/
 handler500 = "partners.errors.server_error"  # JSON under /api/
 
 urlpatterns = [

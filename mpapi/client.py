@@ -21,6 +21,7 @@ from mpapi.orders import Order, OrderCreate, RefundTransaction, search_query
 from mpapi.parsing import JSON, Page, page
 from mpapi.payments import MerchantOrder, Payment, PaymentRefund
 from mpapi.reports import ReportsMixin
+from mpapi.sandbox import SandboxChange
 from mpapi.session import Call, Session
 from mpapi.stores import Pos, PosCreate, PosUpdate, Store, StoreRequest
 from mpapi.users import User
@@ -406,6 +407,25 @@ class MercadoPagoClient(ReportsMixin):
         ``2032``, for a refund the payment does not have)."""
         path = f"/v1/payments/{_segment(payment_id)}/refunds/{_segment(refund_id)}"
         return self._object(Call("GET", path, access_token), PaymentRefund.from_json)
+
+    # The embedded sandbox only (tests, the partner API's sandbox) ------------------------------
+
+    def sandbox_pay(
+        self, *, qr_data: str, external_reference: str = "", outcome: str = "approved"
+    ) -> SandboxChange:
+        """``POST /wallet/pay``: a test buyer pays what ``qr_data`` shows (an order's QR, or a
+        POS's printed QR and the order it shows); with ``external_reference``, only if it is
+        that order (409 otherwise). ``outcome`` ``rejected``: the payment is declined and the
+        order stays payable."""
+        body = {"qr_data": qr_data, "external_reference": external_reference, "outcome": outcome}
+        return self._object(Call("POST", "/wallet/pay", None, body), SandboxChange.from_json)
+
+    def sandbox_expire(self, *, qr_data: str, external_reference: str = "") -> SandboxChange:
+        """``POST /_control/orders/expire``: the order ``qr_data`` shows expires now, as if its
+        time had run out; with ``external_reference``, only if it is that order."""
+        body = {"qr_data": qr_data, "external_reference": external_reference}
+        call = Call("POST", "/_control/orders/expire", None, body)
+        return self._object(call, SandboxChange.from_json)
 
     # Plumbing -------------------------------------------------------------------------------
 

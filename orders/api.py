@@ -8,6 +8,8 @@ shape of the input only; every rule of an order (amounts, references, expiry, wh
 use it too.
 """
 
+from decimal import Decimal
+
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -22,17 +24,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders import exports, services
+from orders import metadata as order_metadata
 from orders.dashboard import LONGEST_PERIOD, local_day
 from orders.filters import OrderFilter
 from orders.models import Api, Mode, Order, OrderItem, Payment, Refund
 from orders.validation import ItemInput, TaxInput
-from partners.idempotency import HEADER as IDEMPOTENCY_HEADER
-from partners.idempotency import MAX_KEY_LENGTH, claim_of, idempotent
-from partners.rest import NewestFirstPagination, TenantAPIMixin
+from partners.idempotency import claim_of, idempotent
+from partners.input import AwareDateTimeField, NoBody, RefuseUnknownFields
+from partners.rest import NewestFirstPagination, TenantAPIMixin, acting_tenant
 from pos import qr
 from pos.api import IgnoreAcceptHeader, qr_image_response, qr_image_schema
 from pos.models import PointOfSale
@@ -96,17 +100,41 @@ class OrderItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AvailableForRefundField(serializers.DecimalField):
+    """What may still be refunded of an order or a payment (``services.left_to_refund``): paid
+    less refunded, less the refunds still pending. Reads the refunds listed on the instance
+    (``listed_refunds``) when it has them."""
+
+    def __init__(self, help_text: str) -> None:
+        super().__init__(
+            max_digits=14, decimal_places=2, read_only=True, source="*", help_text=help_text
+        )
+
+    def to_representation(self, instance: Order | Payment) -> str:
+        refunds = getattr(instance, "listed_refunds", None)
+        if refunds is None:
+            refunds = instance.refunds.all()
+        payments = instance.payments.all() if isinstance(instance, Order) else [instance]
+        left = services.left_to_refund(payments, refunds)
+        return super().to_representation(sum(left.values(), Decimal(0)))
+
+
 class PaymentSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True, help_text="The payment's id.")
     mercadopago_payment_id = serializers.CharField(
         source="mp_payment_id",
         read_only=True,
         help_text="The Orders API's transaction id (PAY...) or the legacy API's payment id.",
     )
-    amount_available_for_refund = _read_amount("What can still be refunded of this payment.")
+    amount_available_for_refund = AvailableForRefundField(
+        "What can still be refunded of this payment: paid less refunded, less its refunds in "
+        "process."
+    )
 
     class Meta:
         model = Payment
         fields = [
+            "id",
             "mercadopago_payment_id",
             "reference_id",
             "amount",
@@ -124,6 +152,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class RefundSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True, help_text="The refund's id.")
     mercadopago_refund_id = serializers.CharField(
         source="mp_refund_id", read_only=True, help_text="Empty until Mercado Pago has made it."
     )
@@ -136,6 +165,7 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = [
+            "id",
             "mercadopago_refund_id",
             "payment",
             "amount",
@@ -177,9 +207,16 @@ class OrderSerializer(serializers.ModelSerializer):
         help_text="Mercado Pago's order id; empty while pending, and for a legacy static order.",
     )
     taxes = TaxSerializer(many=True, read_only=True)
+    metadata = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Your own keys and values (strings), as you set them.",
+    )
     paid_amount = _read_amount("What the buyer paid.")
     refunded_amount = _read_amount("What was refunded.")
-    amount_available_for_refund = _read_amount("What can still be refunded.")
+    amount_available_for_refund = AvailableForRefundField(
+        "What can still be refunded: paid less refunded, less the refunds in process."
+    )
     items = OrderItemSerializer(many=True, read_only=True, source="listed_items")
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True, source="listed_refunds")
@@ -210,6 +247,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "qr_data",
             "expires_at",
             "mercadopago_order_id",
+            "metadata",
             "items",
             "payments",
             "refunds",
@@ -239,6 +277,8 @@ class OrderSerializer(serializers.ModelSerializer):
         webhook's)."""
         if not hasattr(order, "listed_items"):
             prefetch_related_objects([order], *order_lists())
+        for payment in order.payments.all():
+            payment.listed_refunds = [r for r in order.listed_refunds if r.payment_id == payment.pk]
         return super().to_representation(order)
 
 
@@ -250,7 +290,7 @@ def _item_text(name: str, **kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=OrderItem._meta.get_field(name).max_length, **kwargs)
 
 
-class ItemInputSerializer(serializers.Serializer):
+class ItemInputSerializer(RefuseUnknownFields, serializers.Serializer):
     """A line of a new order."""
 
     title = _item_text("title", allow_blank=True)
@@ -272,9 +312,54 @@ class ItemInputSerializer(serializers.Serializer):
         return ItemInput(**attrs)
 
 
-class TaxInputSerializer(TaxSerializer):
+class TaxInputSerializer(RefuseUnknownFields, TaxSerializer):
     def validate(self, attrs: dict) -> TaxInput:
         return TaxInput(**attrs)
+
+
+class StringValue(serializers.CharField):
+    """A JSON string, never a number or a boolean turned into one."""
+
+    default_error_messages = {"invalid": "Give a string."}
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": order_metadata.MAX_VALUE_LENGTH},
+        "maxProperties": order_metadata.MAX_KEYS,
+    }
+)
+class MetadataField(serializers.DictField):
+    """``metadata`` in a body (``orders.metadata``): errors on ``metadata`` (``not_a_dict``,
+    ``too_many_keys``) or on ``metadata.<key>`` (``invalid_key``; the value's ``invalid``,
+    ``max_length``)."""
+
+    default_error_messages = {"too_many_keys": order_metadata.TOO_MANY_KEYS}
+
+    def __init__(self, **kwargs) -> None:
+        value = StringValue(
+            max_length=order_metadata.MAX_VALUE_LENGTH, allow_blank=True, trim_whitespace=False
+        )
+        super().__init__(child=value, **kwargs)
+
+    def to_internal_value(self, data: object) -> dict[str, str]:
+        if isinstance(data, dict):
+            bad_keys = {
+                str(key): [ErrorDetail(order_metadata.BAD_KEY, code="invalid_key")]
+                for key in data
+                if not order_metadata.KEY.fullmatch(str(key))
+            }
+            if bad_keys:
+                raise serializers.ValidationError(bad_keys)
+            if len(data) > order_metadata.MAX_KEYS:
+                self.fail("too_many_keys")
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -287,7 +372,7 @@ class PointOfSaleField(serializers.PrimaryKeyRelatedField):
         return PointOfSale.objects.select_related("store")
 
 
-class OrderCreateSerializer(serializers.Serializer):
+class OrderCreateSerializer(RefuseUnknownFields, serializers.Serializer):
     """A new order, as ``orders.services.create_order`` takes it."""
 
     pos = PointOfSaleField(help_text="The id of one of the seller's points of sale (synced).")
@@ -310,7 +395,7 @@ class OrderCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="Cash given to the buyer (legacy API only)."
     )
     taxes = TaxInputSerializer(many=True, required=False, help_text="Colombia's IVA (MCO only).")
-    expiration_date = serializers.DateTimeField(
+    expiration_date = AwareDateTimeField(
         required=False, allow_null=True, help_text="When it stops being payable (with its offset)."
     )
     expiration_time = serializers.DurationField(
@@ -325,9 +410,42 @@ class OrderCreateSerializer(serializers.Serializer):
         help_text="The integrator's fee (sellers connected through OAuth only); the seller's "
         "fee policy when absent.",
     )
+    metadata = MetadataField(
+        required=False,
+        help_text=f"Your own keys and values, returned and searchable: at most "
+        f"{order_metadata.MAX_KEYS} keys of 1 to {order_metadata.MAX_KEY_LENGTH} characters of "
+        f"[A-Za-z0-9_.-], each with a string of at most {order_metadata.MAX_VALUE_LENGTH} "
+        "characters (an empty one is not kept).",
+    )
+    currency = serializers.CharField(
+        required=False,
+        write_only=True,
+        help_text="The seller's currency (ISO 4217, GET /api/v1/tenant), to make sure of it: "
+        "any other is refused (`currency_mismatch`). Orders are always in the seller's currency.",
+    )
+
+    def validate_currency(self, currency: str) -> str:
+        expected = acting_tenant(self.context["request"]).currency
+        if currency != expected:
+            raise serializers.ValidationError(
+                f"This seller's orders are in {expected}.", code="currency_mismatch"
+            )
+        return currency
+
+    def validate(self, attrs: dict) -> dict:
+        attrs.pop("currency", None)  # checked: every order is in the seller's currency
+        return attrs
 
 
-class RefundRequestSerializer(serializers.Serializer):
+class OrderUpdateSerializer(RefuseUnknownFields, serializers.Serializer):
+    """What of an order may change: its metadata."""
+
+    metadata = MetadataField(
+        help_text="The keys to set; an empty value removes its key. Other keys are kept."
+    )
+
+
+class RefundAmountSerializer(RefuseUnknownFields, serializers.Serializer):
     amount = _amount(
         required=False,
         allow_null=True,
@@ -336,15 +454,6 @@ class RefundRequestSerializer(serializers.Serializer):
 
 
 # The endpoints ------------------------------------------------------------------------------
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    description=f"Up to {MAX_KEY_LENGTH} printable characters, e.g. a UUID. A retry with the same "
-    "key and body gets the first answer (header `Idempotent-Replayed: true`) and does nothing "
-    "twice; the same key with another body is 409 `idempotency_key_reused`.",
-)
 
 CREATE_EXAMPLE = OpenApiExample(
     "A dynamic QR on the Orders API",
@@ -425,6 +534,7 @@ class OrderViewSet(
     write_capability = Capability.CREATE_ORDERS
     action_capabilities = {
         "create": Capability.CREATE_ORDERS,
+        "partial_update": Capability.CREATE_ORDERS,
         "cancel": Capability.CANCEL_ORDERS,
         "refund": Capability.REFUND_ORDERS,
     }
@@ -436,7 +546,9 @@ class OrderViewSet(
         if self.action == "create":
             return OrderCreateSerializer
         if self.action == "refund":
-            return RefundRequestSerializer
+            return RefundAmountSerializer
+        if self.action == "partial_update":
+            return OrderUpdateSerializer
         return OrderSerializer
 
     def _answer(self, order: Order, status_code: int = status.HTTP_200_OK) -> Response:
@@ -453,7 +565,6 @@ class OrderViewSet(
         "cannot be sent again: 503, create a new one.",
         request=OrderCreateSerializer,
         responses={201: OrderSerializer},
-        parameters=[IDEMPOTENCY_KEY],
         examples=[CREATE_EXAMPLE],
     )
     @idempotent
@@ -472,6 +583,29 @@ class OrderViewSet(
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        summary="Update an order's metadata",
+        description="Sets the keys of `metadata` (an empty value removes its key) and keeps the "
+        "others; nothing else of an order changes. At most "
+        f"{order_metadata.MAX_KEYS} keys in all (400 `too_many_keys`).",
+        request=OrderUpdateSerializer,
+        responses={200: OrderSerializer},
+        examples=[
+            OpenApiExample(
+                "Set one key, remove another",
+                value={"metadata": {"table": "7", "waiter": ""}},
+                request_only=True,
+            )
+        ],
+    )
+    def partial_update(self, request: Request, uid: str) -> Response:
+        order = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._answer(
+            services.update_metadata(tenant=self.tenant, order=order, **serializer.validated_data)
+        )
+
+    @extend_schema(
         summary="Cancel an order",
         description="An order waiting for payment (`created`); a legacy dynamic QR cannot be "
         "deleted in Mercado Pago (409 `legacy_dynamic_order_cannot_be_deleted`). Answers the "
@@ -479,12 +613,13 @@ class OrderViewSet(
         operation_id="orders_cancel",
         request=None,
         responses={200: OrderSerializer},
-        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, uid: str) -> Response:
-        return self._answer(services.cancel_order(tenant=self.tenant, order=self.get_object()))
+        order = self.get_object()
+        NoBody.check(request)
+        return self._answer(services.cancel_order(tenant=self.tenant, order=order))
 
     @extend_schema(
         summary="Refund an order",
@@ -492,9 +627,8 @@ class OrderViewSet(
         "up to what was paid. Answers 201 with the order and its refunds; a refund that Mercado "
         "Pago could not take yet is `pending` and is sent again in the background.",
         operation_id="orders_refund",
-        request=RefundRequestSerializer,
+        request=RefundAmountSerializer,
         responses={201: OrderSerializer},
-        parameters=[IDEMPOTENCY_KEY],
         examples=[OpenApiExample("Part of it", value={"amount": "40.00"}, request_only=True)],
     )
     @action(detail=True, methods=["post"])

@@ -2,9 +2,12 @@
 nothing: a filter never tells whether another seller's POS or store exists."""
 
 from django import forms
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from orders import metadata
 from orders.models import Api, Mode, Order, Status
+from partners.input import AwareIsoDateTimeFilter
 
 
 class IdFilter(filters.NumberFilter):
@@ -23,16 +26,23 @@ class OrderFilter(filters.FilterSet):
     pos = IdFilter(field_name="pos", help_text="Orders of this point of sale (its id).")
     store = IdFilter(field_name="pos__store", help_text="Orders of this store (its id).")
     external_reference = filters.CharFilter(help_text="Your reference of the order.")
-    created_after = filters.IsoDateTimeFilter(
+    created_after = AwareIsoDateTimeFilter(
         field_name="created_at",
         lookup_expr="gte",
-        help_text="Created at or after this ISO 8601 date and time.",
+        help_text="Created at or after this ISO 8601 date and time, with its UTC offset.",
     )
-    created_before = filters.IsoDateTimeFilter(
+    created_before = AwareIsoDateTimeFilter(
         field_name="created_at",
         lookup_expr="lt",
-        help_text="Created before this ISO 8601 date and time.",
+        help_text="Created before this ISO 8601 date and time, with its UTC offset.",
     )
+
+    # ``metadata[key]=value``, any number of pairs (all must hold); the strict query check
+    # (``partners.input``) takes the parameters this pattern matches.
+    query_parameter_pattern = metadata.QUERY_PARAMETER
+
+    def filter_queryset(self, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        return super().filter_queryset(queryset).filter(metadata.search(self.data))
 
     class Meta:
         model = Order

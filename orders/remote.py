@@ -19,7 +19,7 @@ from merchant_platform.mercadopago import get_client, get_config
 from mpapi import CallRecord, MercadoPagoClient, MercadoPagoError, NotFound
 from mpapi import orders as v1
 from mpapi.instore import InstoreItem, InstoreOrderRequest, Tax
-from mpapi.payments import MerchantOrder, PaymentRefund
+from mpapi.payments import MerchantOrder, MerchantOrderPayment, PaymentRefund
 from orders.models import MercadoPagoCall, Mode, Order, OrderItem, Status
 from orders.transitions import OrderState, PaymentState, RefundState
 from tenants.models import MercadoPagoCredential, Tenant
@@ -196,18 +196,20 @@ def v1_state(answer: v1.Order) -> OrderState:
 
 def instore_state(seller: Seller, order: Order, now: datetime) -> OrderState:
     """The state of a legacy order: paid if a merchant order of its reference is paid; else still
-    shown by its POS (created), past its expiry (expired), or taken off the POS (canceled)."""
+    shown by its POS (created), past its expiry (expired), or taken off the POS (canceled). It
+    carries every payment of those merchant orders: a rejected one too, with nothing paid."""
     found = seller.mp.search_merchant_orders(
         seller.token, external_reference=order.external_reference
     ).results
-    paid = _paid_payments(found)
-    if paid:
-        return _paid_state(found, paid)
+    payments = [payment for merchant_order in found for payment in merchant_order.payments]
+    if any(payment.status in PAID_PAYMENT_STATUSES for payment in payments):
+        return _paid_state(found, payments)
+    states = tuple(_payment_state(payment) for payment in payments)
     if now >= order.expires_at:
-        return OrderState(status=Status.EXPIRED, status_detail="expired")
+        return OrderState(status=Status.EXPIRED, status_detail="expired", payments=states)
     if order.mode == Mode.DYNAMIC or shows(seller, order):
-        return OrderState(status=Status.CREATED, status_detail="created")
-    return OrderState(status=Status.CANCELED, status_detail="canceled")
+        return OrderState(status=Status.CREATED, status_detail="created", payments=states)
+    return OrderState(status=Status.CANCELED, status_detail="canceled", payments=states)
 
 
 def shows(seller: Seller, order: Order) -> bool:
@@ -221,16 +223,10 @@ def shows(seller: Seller, order: Order) -> bool:
     return any(item.external_reference == order.external_reference for item in shown)
 
 
-def _paid_payments(merchant_orders: tuple[MerchantOrder, ...]) -> list:
-    return [
-        payment
-        for merchant_order in merchant_orders
-        for payment in merchant_order.payments
-        if payment.status in PAID_PAYMENT_STATUSES
-    ]
-
-
-def _paid_state(merchant_orders: tuple[MerchantOrder, ...], paid: list) -> OrderState:
+def _paid_state(
+    merchant_orders: tuple[MerchantOrder, ...], payments: list[MerchantOrderPayment]
+) -> OrderState:
+    paid = [payment for payment in payments if payment.status in PAID_PAYMENT_STATUSES]
     paid_total = sum((p.transaction_amount or Decimal(0) for p in paid), Decimal(0))
     refunded_total = sum((p.amount_refunded or Decimal(0) for p in paid), Decimal(0))
     if refunded_total >= paid_total:
@@ -243,19 +239,23 @@ def _paid_state(merchant_orders: tuple[MerchantOrder, ...], paid: list) -> Order
         status=status,
         status_detail=detail,
         last_updated=max(updates) if updates else None,
-        payments=tuple(
-            PaymentState(
-                mp_payment_id=str(payment.id),
-                reference_id=str(payment.id),
-                amount=payment.transaction_amount or Decimal(0),
-                paid_amount=payment.total_paid_amount or payment.transaction_amount or Decimal(0),
-                refunded_amount=payment.amount_refunded or Decimal(0),
-                status=payment.status or "",
-                status_detail=payment.status_detail or "",
-                approved_at=payment.date_approved,
-            )
-            for payment in paid
-        ),
+        payments=tuple(_payment_state(payment) for payment in payments),
+    )
+
+
+def _payment_state(payment: MerchantOrderPayment) -> PaymentState:
+    """A payment as its merchant order lists it; nothing paid unless approved or refunded."""
+    paid = payment.status in PAID_PAYMENT_STATUSES
+    paid_amount = payment.total_paid_amount or payment.transaction_amount or Decimal(0)
+    return PaymentState(
+        mp_payment_id=str(payment.id),
+        reference_id=str(payment.id),
+        amount=payment.transaction_amount or Decimal(0),
+        paid_amount=paid_amount if paid else Decimal(0),
+        refunded_amount=payment.amount_refunded or Decimal(0),
+        status=payment.status or "",
+        status_detail=payment.status_detail or "",
+        approved_at=payment.date_approved,
     )
 
 

@@ -10,7 +10,8 @@ Pago does not deduplicate: a create whose answer never came is marked failed and
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -37,6 +38,7 @@ from mpapi import (
     UnexpectedResponse,
 )
 from mpapi.orders import RefundTransaction
+from orders import metadata as order_metadata
 from orders import recovery, remote, transitions
 from orders.errors import (
     InvalidOrder,
@@ -95,6 +97,7 @@ def create_order(
     expiration_date: datetime | None = None,
     expiration_time: timedelta | None = None,
     marketplace_fee: Decimal | None = None,
+    metadata: dict[str, str] | None = None,
     uid: uuid.UUID | None = None,
     retried: bool = False,
     replace_open: bool = False,
@@ -106,6 +109,7 @@ def create_order(
     ``pending`` and is sent again in the background; a legacy dynamic QR that got no answer
     cannot be, so it is ``failed`` and ``MercadoPagoUnavailable`` says to create a new one.
 
+    ``metadata``: the partner's keys and values, kept with the order (``orders.metadata``).
     ``uid`` names the order (a new one when None). ``retried`` says that an earlier attempt of
     this same create may have been cut off (its process died): the order it saved with ``uid``,
     if any, is resumed (``_resume_create``) instead of making a second one.
@@ -143,7 +147,14 @@ def create_order(
     if replace_open:
         _cancel_open_orders(tenant, pos)
     try:
-        order, items = _save_new_order(tenant, pos, order_input, valid, uid=uid)
+        order, items = _save_new_order(
+            tenant,
+            pos,
+            order_input,
+            valid,
+            uid=uid,
+            metadata=order_metadata.merged({}, metadata or {}),
+        )
     except (InvalidOrder, IntegrityError):
         if not retried or (saved := _order_named(tenant, uid)) is None:
             raise
@@ -232,6 +243,7 @@ def _save_new_order(
     data: OrderInput,
     valid: ValidOrder,
     uid: uuid.UUID | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> tuple[Order, list[OrderItem]]:
     """Save the pending order and its items (one transaction); a reference taken by a live
     order of the seller is refused by the database's unique constraint."""
@@ -259,6 +271,7 @@ def _save_new_order(
         cash_out_amount=data.cash_out_amount,
         marketplace_fee=valid.marketplace_fee,
         taxes=[{"type": tax.type, "value": str(tax.value)} for tax in data.taxes],
+        metadata=metadata or {},
         sponsor_id=get_config().sponsor_id,
         expires_at=valid.expires_at,
         expiration_seconds=int(valid.expiration_time.total_seconds()),
@@ -450,6 +463,17 @@ def _refused(error: APIError) -> RefusedByMercadoPago:
     )
 
 
+def update_metadata(*, tenant: Tenant, order: Order, metadata: dict[str, str]) -> Order:
+    """Set the keys of ``metadata`` on ``order`` (an empty value removes its key), under the
+    order's row lock; ``InvalidOrder`` when more than ``orders.metadata.MAX_KEYS`` would be
+    kept."""
+    with tenant_scope(tenant), transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        order.metadata = order_metadata.merged(order.metadata, metadata)
+        order.save(update_fields=["metadata", "updated_at"])
+        return order
+
+
 # Cancel -------------------------------------------------------------------------------------
 
 
@@ -538,10 +562,13 @@ def refund_order(
     tenant: Tenant,
     order: Order,
     amount: Decimal | None = None,
+    payment: Payment | None = None,
     seen_refundable: Decimal | None = None,
 ) -> list[Refund]:
-    """Refund ``amount`` of a paid order (everything still refundable when None).
+    """Refund ``amount`` of a paid order (everything still refundable when None); the refunds
+    made, one per payment refunded, as they are after Mercado Pago's answer.
 
+    ``payment``: refund that payment of the order only (``amount`` at most what is left of it).
     Partial refunds may be repeated up to the paid amount. Refunds of one order are made one at a
     time: while one waits for Mercado Pago's answer, asking for another raises ``NotAllowed``
     (``refund_in_progress``). Each refund is saved ``pending`` with its idempotency key before
@@ -553,7 +580,7 @@ def refund_order(
     """
     _concerning(order)
     with tenant_scope(tenant):
-        refunds = _reserve_refunds(tenant, order, amount, seen_refundable)
+        refunds = _reserve_refunds(tenant, order, amount, payment, seen_refundable)
         done = []
         for refund in refunds:
             try:
@@ -590,39 +617,55 @@ def refund_refusal(order: Order) -> NotAllowed | None:
 
 
 def refundable_amount(order: Order) -> Decimal:
-    """What of ``order`` may still be refunded: its payments' paid less refunded amounts (as
-    Mercado Pago counts them), less the refunds asked for here that are still pending."""
+    """What of ``order`` may still be refunded (``left_to_refund`` of its payments)."""
     payments = Payment.objects.filter(order=order)
-    return sum(_left_to_refund(payments, _pending_refunds(order)).values(), Decimal(0))
+    refunds = Refund.objects.filter(order=order, status=Refund.Status.PENDING)
+    return sum(left_to_refund(payments, refunds).values(), Decimal(0))
 
 
-def _pending_refunds(order: Order) -> dict[int, Decimal]:
-    """The amounts of ``order``'s pending refunds, by payment."""
-    pending = Refund.objects.filter(order=order, status=Refund.Status.PENDING)
-    return dict(pending.values_list("payment").annotate(total=Sum("amount")))
+def left_to_refund(payments: Iterable[Payment], refunds: Iterable[Refund]) -> dict[int, Decimal]:
+    """What may still be refunded of each of ``payments`` (by primary key): its paid less
+    refunded amount (as Mercado Pago counts them), less its refunds among ``refunds`` that are
+    still pending (awaiting Mercado Pago's answer, or made and in process there)."""
+    pending = _pending_by_payment(refunds)
+    return {
+        p.pk: max(p.amount_available_for_refund - pending.get(p.pk, Decimal(0)), Decimal(0))
+        for p in payments
+    }
 
 
-def _left_to_refund(payments: Sequence[Payment], pending: dict[int, Decimal]) -> dict[int, Decimal]:
-    return {p.pk: p.amount_available_for_refund - pending.get(p.pk, 0) for p in payments}
+def _pending_by_payment(refunds: Iterable[Refund]) -> dict[int, Decimal]:
+    """The amounts of the pending refunds among ``refunds``, by payment."""
+    pending: dict[int, Decimal] = {}
+    for refund in refunds:
+        if refund.status == Refund.Status.PENDING:
+            pending[refund.payment_id] = pending.get(refund.payment_id, Decimal(0)) + refund.amount
+    return pending
 
 
 def _reserve_refunds(
-    tenant: Tenant, order: Order, amount: Decimal | None, seen_refundable: Decimal | None
+    tenant: Tenant,
+    order: Order,
+    amount: Decimal | None,
+    only: Payment | None,
+    seen_refundable: Decimal | None,
 ) -> list[Refund]:
     """Take the order's turn to refund: under the order's row lock (a short transaction, released
     before Mercado Pago is called), refuse while another refund awaits Mercado Pago's answer,
-    check ``amount`` against what is left and save the pending refunds."""
+    check ``amount`` against what is left (of the payment ``only`` when given) and save the
+    pending refunds, each announced by ``refund_changed``. Naming a payment always asks Mercado
+    Pago for a partial refund, which cannot touch the order's other payments."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if refusal := refund_refusal(order):
             raise refusal
-        asked = Refund.objects.filter(order=order)
+        asked = list(Refund.objects.filter(order=order))
         payments = list(Payment.objects.filter(order=order).order_by("pk"))
-        pending = _pending_refunds(order)
-        earlier = dict(
-            asked.exclude(idempotency_key="").values_list("payment").annotate(count=Count("pk"))
-        )
-        left = _left_to_refund(payments, pending)
+        if only is not None:
+            payments = [p for p in payments if p.pk == only.pk]
+        pending = _pending_by_payment(asked)
+        left = left_to_refund(payments, asked)
+        earlier = Counter(refund.payment_id for refund in asked if refund.idempotency_key)
         available = sum(left.values(), Decimal(0))
         if seen_refundable is not None and available != seen_refundable:
             raise NotAllowed(
@@ -636,8 +679,8 @@ def _reserve_refunds(
                 },
                 code="refund_changed",
             )
-        whole = amount is None
-        amount = available if whole else amount
+        whole = amount is None and only is None
+        amount = available if amount is None else amount
         _check_refund_amount(order, amount, available)
         refunds = []
         for payment in payments:
@@ -646,17 +689,17 @@ def _reserve_refunds(
                 continue
             before = payment.refunded_amount + pending.get(payment.pk, 0)
             number = earlier.get(payment.pk, 0) + 1
-            refunds.append(
-                Refund.objects.create(
-                    tenant=tenant,
-                    order=order,
-                    payment=payment,
-                    amount=part,
-                    whole=whole and before == 0 and part == payment.paid_amount,
-                    idempotency_key=f"{tenant.pk}-{order.uid}-refund-{payment.mp_payment_id}"
-                    f"-{before}-{part}-{number}",
-                )
+            refund = Refund.objects.create(
+                tenant=tenant,
+                order=order,
+                payment=payment,
+                amount=part,
+                whole=whole and before == 0 and part == payment.paid_amount,
+                idempotency_key=f"{tenant.pk}-{order.uid}-refund-{payment.mp_payment_id}"
+                f"-{before}-{part}-{number}",
             )
+            transitions.refund_changed.send(Refund, refund=refund, order=order, previous=None)
+            refunds.append(refund)
             amount -= part
         return refunds
 
@@ -705,16 +748,28 @@ def submit_refund(*, tenant: Tenant, refund: Refund) -> Refund:
                 _("Mercado Pago did not answer; the refund is pending and will be sent again.")
             ) from error
         except APIError as error:
-            code = error.code or str(error.status)
-            Refund.objects.filter(AWAITING_ANSWER, pk=refund.pk).update(
-                status=Refund.Status.FAILED, error_code=code[:100], error_message=error.message
-            )
+            _fail_refund(refund, error)
             raise _refused(error) from error
         transitions.apply(order, state)
         refund.refresh_from_db()
         if refund.status == Refund.Status.PENDING:
             logger.info("refund %s not yet confirmed by Mercado Pago", refund.pk)
         return refund
+
+
+def _fail_refund(refund: Refund, error: APIError) -> None:
+    """Mercado Pago refused ``refund``: it fails (its amount is refundable again), announced by
+    ``refund_changed`` in the same transaction, unless an answer was recorded meanwhile."""
+    code = error.code or str(error.status)
+    with transaction.atomic():
+        failed = Refund.objects.filter(AWAITING_ANSWER, pk=refund.pk).update(
+            status=Refund.Status.FAILED, error_code=code[:100], error_message=error.message
+        )
+        if failed:
+            refund.refresh_from_db()
+            transitions.refund_changed.send(
+                Refund, refund=refund, order=refund.order, previous=Refund.Status.PENDING
+            )
 
 
 def _send_refund(seller: remote.Seller, refund: Refund) -> OrderState:

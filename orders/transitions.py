@@ -48,6 +48,10 @@ CLOSED = {Status.PROCESSED, Status.CANCELED, Status.EXPIRED, Status.FAILED, Stat
 # rolls the change back, so a status never changes without its events. Work that must wait for
 # the commit (queuing a task) goes in ``transaction.on_commit``.
 status_changed = Signal()
+# Sent, likewise inside the transaction that writes it, when a refund is recorded (``previous``
+# None: asked for here, or found in Mercado Pago) or its status changes (``previous``, the
+# status it had), with its ``order`` as it is after the change.
+refund_changed = Signal()
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,11 @@ def apply(order: Order, state: OrderState) -> Order:
         if not stale:
             _apply_fields(locked, state)
         payments = _merge_payments(locked, state.payments, stale=stale)
-        _merge_refunds(locked, state.refunds)
+        refunds = _merge_refunds(locked, state.refunds)
         _set_paid_at(locked, payments)
         locked.save()
+        for refund, was in refunds:
+            refund_changed.send(Refund, refund=refund, order=locked, previous=was)
         if locked.status != previous:
             status_changed.send(Order, order=locked, previous=previous)
     return locked
@@ -189,13 +195,17 @@ def _merge_payments(
     return merged
 
 
-def _merge_refunds(order: Order, refunds: tuple[RefundState, ...]) -> None:
+def _merge_refunds(
+    order: Order, refunds: tuple[RefundState, ...]
+) -> list[tuple[Refund, str | None]]:
     """Refunds Mercado Pago reports: a known one (by its Mercado Pago id) is updated; a new one
     completes the refund asked for here that it answers (``local_id``), else the one waiting for
     Mercado Pago's answer of the same payment and amount, else it is recorded as made elsewhere.
-    A refund never goes back from processed."""
+    A refund never goes back from processed. The refunds recorded or whose status changed, each
+    with its status before (None: new)."""
+    changed: list[tuple[Refund, str | None]] = []
     if not refunds:
-        return
+        return changed
     payments = {p.mp_payment_id: p for p in Payment.objects.filter(order=order)}
     local = list(Refund.objects.filter(order=order).order_by("pk"))
     by_mp_id = {refund.mp_refund_id: refund for refund in local if refund.mp_refund_id}
@@ -207,9 +217,13 @@ def _merge_refunds(order: Order, refunds: tuple[RefundState, ...]) -> None:
         if refund is None:
             refund = Refund(tenant_id=order.tenant_id, order=order, payment=payment)
             local.append(refund)
+        was = None if refund._state.adding else refund.status
         if _merge_refund(refund, state):
             refund.save()
+            if was != refund.status:
+                changed.append((refund, was))
         by_mp_id[state.mp_refund_id] = refund
+    return changed
 
 
 def _asked_here(local: list[Refund], payment: Payment, state: RefundState) -> Refund | None:

@@ -1,7 +1,8 @@
 """``/api/v1/webhook-endpoints``: the URLs where a partner receives a seller's signed events, the
 test event, and each endpoint's deliveries with their attempts (docs/api.md).
 
-The signing secret is in the answer of the create and of ``rotate-secret`` only; it is stored
+The signing secret is in the answer of the create and of ``rotate-secret`` only (and of their
+replays under the same ``Idempotency-Key``, whose stored answer is encrypted); it is stored
 encrypted and never listed. Writes go through ``partners.webhooks``.
 
 An endpoint belongs to the partner app that registered it: a token sees and changes only its own
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 
 from partners import webhooks
 from partners.idempotency import idempotent
+from partners.input import NoBody, RefuseUnknownFields
 from partners.models import (
     SUBSCRIBABLE_EVENTS,
     DeliveryAttempt,
@@ -29,10 +31,11 @@ from partners.rest import (
     TenantAPIMixin,
     is_token_request,
 )
+from partners.scopes import may_read_event
 from tenants.roles import Capability
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=[(e.value, e.label) for e in SUBSCRIBABLE_EVENTS]),
         allow_empty=False,
@@ -65,6 +68,19 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
                 "help_text": "An inactive endpoint receives no events, except test events."
             },
         }
+
+    def validate_events(self, events: list[str]) -> list[str]:
+        """A token subscribes only to the events whose data its scopes show."""
+        request = self.context.get("request")
+        if request is None or not is_token_request(request):
+            return events
+        unreadable = [event for event in events if not may_read_event(event, request.auth.scopes)]
+        if unreadable:
+            raise serializers.ValidationError(
+                f"This token's scopes do not show the data of {', '.join(unreadable)}.",
+                code="insufficient_scope",
+            )
+        return events
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
@@ -99,6 +115,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         model = WebhookDelivery
         fields = [
             "id",
+            "endpoint",
             "event_id",
             "event_type",
             "status",
@@ -110,12 +127,28 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "attempts",
         ]
         extra_kwargs = {
+            "endpoint": {"help_text": "The id of the webhook endpoint it is sent to."},
+            "attempt_count": {
+                "help_text": "Attempts since it was queued or last redelivered (`attempts` lists "
+                "them all)."
+            },
             "next_attempt_at": {"help_text": "When it is tried next; null once it is settled."},
             "payload": {"help_text": "The JSON body sent."},
         }
 
 
 DELIVERIES_SCOPE = "orders:read"
+
+
+def require_deliveries_scope(request: Request) -> None:
+    """Deliveries carry whole orders: a token needs ``DELIVERIES_SCOPE`` to see them (403)."""
+    if is_token_request(request) and DELIVERIES_SCOPE not in request.auth.scopes:
+        raise PermissionDeniedWithCode(
+            f"Deliveries carry orders: this token lacks the {DELIVERIES_SCOPE} scope.",
+            code="insufficient_scope",
+        )
+
+
 _SHOWN_ONCE = "The answer carries the signing `secret`, which is shown this once only."
 
 
@@ -182,16 +215,10 @@ class WebhookEndpointViewSet(TenantAPIMixin, viewsets.ModelViewSet):
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
-        if (
-            self.action == "deliveries"
-            and is_token_request(request)
-            and DELIVERIES_SCOPE not in request.auth.scopes
-        ):
-            raise PermissionDeniedWithCode(
-                f"Deliveries carry orders: this token lacks the {DELIVERIES_SCOPE} scope.",
-                code="insufficient_scope",
-            )
+        if self.action == "deliveries":
+            require_deliveries_scope(request)
 
+    @idempotent(sealed=True)
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -214,12 +241,17 @@ class WebhookEndpointViewSet(TenantAPIMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="test", url_name="test")
     @idempotent
     def send_test(self, request: Request, pk: str | None = None) -> Response:
-        delivery = webhooks.send_test_event(tenant=self.tenant, endpoint=self.get_object())
+        endpoint = self.get_object()
+        NoBody.check(request)
+        delivery = webhooks.send_test_event(tenant=self.tenant, endpoint=endpoint)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret", url_name="rotate-secret")
+    @idempotent(sealed=True)
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
-        endpoint = webhooks.rotate_secret(tenant=self.tenant, endpoint=self.get_object())
+        endpoint = self.get_object()
+        NoBody.check(request)
+        endpoint = webhooks.rotate_secret(tenant=self.tenant, endpoint=endpoint)
         return Response(WebhookEndpointWithSecretSerializer(endpoint).data)
 
     @action(detail=True, methods=["get"])

@@ -42,6 +42,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (``handler400``: a suspicious request, a host not allowed...), as
+    ``server_error`` answers its 500."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("bad_request", "The request is malformed."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 (``handler404``: a path under ``/api/`` outside ``/api/v1/`` too), as
+    ``server_error`` answers its 500."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
 @csrf_exempt  # like the API's views: a POST without a CSRF token gets this 404, not a CSRF page
 def unknown_path(request: HttpRequest, path: str) -> JsonResponse:
     """Any ``/api/v1/`` path no route matches (an id of the wrong shape too): a JSON 404."""
@@ -100,7 +116,10 @@ def _answer(exc: Exception) -> tuple[int, dict] | None:
         case exceptions.APIException():
             detail = exc.get_full_details()
             if isinstance(detail, dict) and "message" in detail:
-                return exc.status_code, error_body(str(detail["code"]), str(detail["message"]))
+                fields = getattr(exc, "fields", None)  # a header's problem: invalid_api_version
+                return exc.status_code, error_body(
+                    str(detail["code"]), str(detail["message"]), fields=fields
+                )
             return exc.status_code, error_body(exc.default_code, str(exc.detail))
     return None
 

@@ -1,10 +1,14 @@
 """``Idempotency-Key`` for the API's POSTs: a retry gets the first answer, never a second write.
 
 The first request with a key stores a fingerprint of its method, path and body, runs, and
-stores its answer (unless it was a 5xx, which the client may retry). A request that repeats the
-key gets that stored answer, with ``Idempotent-Replayed: true``; with another body it gets 409
+stores its answer if it did something (``kept``: a 2xx, or Mercado Pago's 422 refusal). Any other
+answer (a 400 on the input, a 404, a 409 on the object's state, a 5xx) did nothing and frees the
+key: the same key with a corrected request then runs. A request that repeats the key gets the
+stored answer, with ``Idempotent-Replayed: true``; with another body it gets 409
 ``idempotency_key_reused``, and while the first one still runs, 409 ``idempotency_key_in_use``.
-Keys are per seller and per client (app or user) and kept ``IDEMPOTENCY_KEY_TTL`` seconds.
+Keys are per seller and per client (app or user) and kept ``IDEMPOTENCY_KEY_TTL`` seconds. An
+answer that holds a secret (``idempotent(sealed=True)``: a webhook endpoint's signing secret) is
+stored encrypted, in ``sealed_response_body``, never in clear.
 
 A running request holds its key for a lease (``lease()``, longer than a request can run). If
 its process dies (the lease runs out) or it raises an unexpected exception (the lease is released
@@ -83,8 +87,17 @@ class KeyConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
 
 
-def idempotent(handler: Callable) -> Callable:
-    """Decorate a viewset method that handles a POST."""
+def kept(status_code: int) -> bool:
+    """Whether an answer is stored as its key's: a request that did something (2xx), or that
+    Mercado Pago refused (422: it was called). Other 4xx did nothing; a 5xx may be retried."""
+    return status.is_success(status_code) or status_code == status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+def idempotent(handler: Callable | None = None, *, sealed: bool = False) -> Callable:
+    """Decorate a viewset method that handles a POST (``@idempotent``, or
+    ``@idempotent(sealed=True)`` when its answer holds a secret: stored encrypted)."""
+    if handler is None:
+        return lambda handler: idempotent(handler, sealed=sealed)
 
     @wraps(handler)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
@@ -110,15 +123,24 @@ def idempotent(handler: Callable) -> Callable:
         finally:
             with _running_lock:
                 _running.pop(thread, None)
-        if response.status_code >= 500:
+        # A takeover's 4xx is kept too: an earlier attempt may have done part of the work.
+        if response.status_code >= 500 or not (kept(response.status_code) or record.attempt > 1):
             mine.delete()
         else:
             mine.update(
-                status_code=response.status_code, response_body=response.data, lease_until=None
+                status_code=response.status_code, lease_until=None, **_stored(response, sealed)
             )
         return response
 
+    wrapper.idempotent = True  # partners.autoschema documents the header on its operation
     return wrapper
+
+
+def _stored(response: Response, sealed: bool) -> dict[str, object]:
+    if sealed:
+        body = json.dumps(response.data, cls=DjangoJSONEncoder)
+        return {"sealed_response_body": body, "response_body": None}
+    return {"response_body": response.data}
 
 
 def _handled(handler: Callable, view, request: Request, *args, **kwargs) -> Response:
@@ -136,14 +158,8 @@ def _operation_uid(record: IdempotentRequest) -> uuid.UUID:
 
 
 def _fingerprint(request: Request) -> str:
-    """SHA-256 of the method, the path and the parsed body (key order and spacing aside).
-
-    The parsed body, not the raw one: a form body has been read already by then.
-    """
-    data = request.data
-    if hasattr(data, "lists"):  # a form's QueryDict
-        data = dict(data.lists())
-    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, default=str)
+    """SHA-256 of the method, the path and the parsed JSON body (key order and spacing aside)."""
+    body = json.dumps(request.data, sort_keys=True, cls=DjangoJSONEncoder, default=str)
     digest = hashlib.sha256()
     for part in (request.method, request.path, body):
         encoded = part.encode()
@@ -215,9 +231,12 @@ def _replay(record: IdempotentRequest, fingerprint: str) -> Response:
             "A request with this Idempotency-Key is still running; retry later.",
             code="idempotency_key_in_use",
         )
-    return Response(
-        record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"}
+    body = (
+        json.loads(record.sealed_response_body)
+        if record.sealed_response_body
+        else record.response_body
     )
+    return Response(body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
 
 
 def release_running() -> int:

@@ -300,7 +300,8 @@ class WebhookDelivery(TenantOwnedModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "event_uid"], name="delivery_event_unique_per_endpoint"
+                fields=["tenant", "endpoint", "event_uid"],
+                name="delivery_event_unique_per_endpoint",
             )
         ]
 

@@ -13,13 +13,15 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from merchant_platform import request_context
-from merchant_platform.rate_limits import parse_rate, spend
-from partners.services import grant_of_token
+from merchant_platform.rate_limits import Budget, parse_rate, spend_budget
+from partners import versions
+from partners.input import StrictCursorPagination, StrictFilterBackend
+from partners.oauth import refusal_of
 from tenants.models import Tenant
 from tenants.roles import Capability, role_can
 from tenants.scope import tenant_scope
@@ -28,24 +30,44 @@ from tenants.scope import tenant_scope
 class PartnerTokenAuthentication(OAuth2Authentication):
     """A bearer token of a partner app; the request acts for the seller of the token's grant.
 
-    A token whose grant was revoked, or whose seller is suspended, is refused (401). The
-    request's log lines name the partner app (its client id) and the seller from then on.
+    No ``Authorization: Bearer`` header: not this authentication's business (None). A token
+    that does not authenticate is refused with the reason (``partners.oauth.refusal_of``) as the
+    error's code: ``token_invalid``, ``token_expired``, ``token_revoked`` or
+    ``seller_suspended``, with an RFC 6750 ``invalid_token`` challenge. The request's log lines
+    name the partner app (its client id) and the seller from then on.
     """
 
     def authenticate(self, request: Request):
+        token = bearer_token(request)
+        if token is None:
+            return None
         authenticated = super().authenticate(request)
         if authenticated is None:
-            return None
-        user, access_token = authenticated
-        grant = grant_of_token(access_token)
-        if grant is None or not grant.is_usable:
+            request.token_refusal = refusal_of(token)
             raise exceptions.AuthenticationFailed(
-                "This token's access to the seller was revoked, or the seller is suspended."
+                request.token_refusal.message, code=request.token_refusal.code
             )
+        user, access_token = authenticated
+        grant = access_token.partner_grant  # loaded and checked by the validator
         request.partner_grant = grant
         request_context.bind(partner=access_token.application.client_id)
         request_context.bind_tenant(grant.tenant)
         return user, access_token
+
+    def authenticate_header(self, request: Request) -> str:
+        refusal = getattr(request, "token_refusal", None)
+        if refusal is None:
+            return f'Bearer realm="{self.www_authenticate_realm}"'
+        return (
+            f'Bearer realm="{self.www_authenticate_realm}", error="invalid_token", '
+            f'error_description="{refusal.message}"'
+        )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header ("" when it is empty)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def acting_tenant(request: Request) -> Tenant | None:
@@ -104,29 +126,54 @@ class PermissionDeniedWithCode(exceptions.PermissionDenied):
 
 
 class PerClientRateThrottle(BaseThrottle):
-    """``API_THROTTLE_RATE`` requests per token (per signed-in user for the browsable API),
-    counted atomically in the shared cache (``merchant_platform.rate_limits``): DRF's own
-    ``SimpleRateThrottle`` reads and rewrites a history, so concurrent requests overwrite each
-    other's counts and let more than the rate through."""
+    """``API_THROTTLE_RATE`` requests per grant (one app acting for one seller, however many
+    tokens it mints) and per signed-in user for the browsable API, counted atomically in the
+    shared cache (``merchant_platform.rate_limits``): DRF's own ``SimpleRateThrottle`` reads and
+    rewrites a history, so concurrent requests overwrite each other's counts and let more than
+    the rate through. The budget is left on the request (``rate_budget``) for the answer's
+    ``RateLimit-*`` headers."""
 
     def allow_request(self, request: Request, view) -> bool:
+        rate = parse_rate(settings.API_THROTTLE_RATE)
+        if rate is None:
+            return True
         if is_token_request(request):
-            ident = f"token:{request.auth.token_checksum}"
+            ident = f"grant:{request.partner_grant.pk}"
         elif request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             return True
-        allowed, self.retry_after = spend(
-            f"partner-api:{ident}", parse_rate(settings.API_THROTTLE_RATE)
-        )
-        return allowed
+        self.budget = request.rate_budget = spend_budget(f"partner-api:{ident}", rate)
+        return self.budget.allowed
 
     def wait(self) -> float:
-        return self.retry_after
+        return self.budget.reset
+
+
+def rate_limit_headers(budget: Budget) -> dict[str, str]:
+    """The ``RateLimit-*`` headers of an answer (IETF draft httpapi-ratelimit-headers, as
+    separate fields): the limit, the requests left in the window, and the seconds until it
+    resets."""
+    return {
+        "RateLimit-Limit": str(budget.limit),
+        "RateLimit-Remaining": str(max(0, budget.remaining)),
+        "RateLimit-Reset": str(budget.reset),
+    }
+
+
+class RateLimited(exceptions.Throttled):
+    """429 ``rate_limited``: the grant's (or user's) budget of the window is spent."""
+
+    default_code = "rate_limited"
+    default_detail = "Too many requests."
 
 
 class TenantAPIMixin:
-    """Base of the API's views: authenticated, scoped, throttled, rendered inside the scope.
+    """Base of the API's views: authenticated, scoped, throttled, rendered inside the scope;
+    bodies are JSON only (415 otherwise) and lists refuse unknown query parameters
+    (``partners.input``). Every answer, errors too, names its API version (``Api-Version``; an
+    unknown one asked for is a 400 ``invalid_api_version``) and, once the request was counted,
+    where its rate limit stands (``RateLimit-*``).
 
     ``read_scope`` and ``write_scope`` are the OAuth2 scopes of safe and unsafe methods (None:
     any token); ``write_capability`` is the role capability a signed-in user needs to write, and
@@ -136,6 +183,8 @@ class TenantAPIMixin:
     authentication_classes = [PartnerTokenAuthentication, SessionAuthentication]
     permission_classes = [ActsForTenant]
     throttle_classes = [PerClientRateThrottle]
+    parser_classes = [JSONParser]  # the schema declares JSON bodies only
+    filter_backends = [StrictFilterBackend]
     read_scope: str | None = None
     write_scope: str | None = None
     write_capability: Capability = Capability.VIEW
@@ -163,15 +212,31 @@ class TenantAPIMixin:
                 response.render()  # the browsable API's forms read the tenant's rows
             return response
 
+    def determine_version(self, request: Request, *args, **kwargs) -> tuple[str | None, None]:
+        """DRF's versioning hook, run before authentication: an unknown ``Api-Version`` is
+        refused first; ``request.version`` is the header's value (None without one)."""
+        return versions.asked_version(request), None
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        raise RateLimited(wait)
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response[versions.HEADER] = versions.answered_version(request)
+        budget = getattr(request, "rate_budget", None)
+        if budget is not None:
+            for name, value in rate_limit_headers(budget).items():
+                response[name] = value
+        return response
+
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         self._tenant_scope.enter_context(tenant_scope(acting_tenant(request)))
 
 
-class NewestFirstPagination(CursorPagination):
+class NewestFirstPagination(StrictCursorPagination):
     """Cursor pagination, newest first: stable while rows are added, with no page count."""
 
     ordering = ("-created_at", "-pk")
     page_size = 50
-    page_size_query_param = "limit"
     max_page_size = 500

@@ -1,10 +1,10 @@
 """The partner API's OpenAPI description (drf-spectacular), served at ``/api/schema/``.
 
-``PartnerTokenScheme`` describes partner tokens as DOT's OAuth2 scheme, with the scope each
-operation needs; ``add_error_responses`` (a postprocessing hook) adds the errors of the one
-error format (partners/errors.py) to every operation; ``SwaggerView`` serves the docs at
-``/api/docs/`` so that Swagger UI's OAuth2 popup works. Imported by ``PartnersConfig.ready`` so
-the scheme is registered before any schema is generated.
+``PartnerTokenScheme`` describes partner tokens as DOT's
+OAuth2 scheme, with the scope each operation needs; ``add_error_responses`` (a postprocessing
+hook) adds the errors of the one error format (partners/errors.py) to every operation;
+``SwaggerView`` serves the docs at ``/api/docs/`` so that Swagger UI's OAuth2 popup works.
+Imported by ``PartnersConfig.ready`` so the scheme is registered before any schema is generated.
 """
 
 from typing import Any
@@ -14,6 +14,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import permissions
 
 from partners.idempotency import HEADER as IDEMPOTENCY_HEADER
+from partners.oauth import SELLER_SUSPENDED, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_REVOKED
 
 
 class PartnerTokenScheme(DjangoOAuthToolkitScheme):
@@ -109,6 +110,22 @@ def _error_response(description: str, examples: dict[str, dict], **headers: dict
     return response
 
 
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "Requests allowed in the window.",
+        "schema": {"type": "integer"},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left in the window.",
+        "schema": {"type": "integer"},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the window resets.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
 def _error(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"code": code, "message": message, **extra}
 
@@ -138,20 +155,23 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "401": (
         "Unauthenticated",
         _error_response(
-            "No token, an invalid or expired one, or one whose grant was revoked or whose seller "
-            "is suspended.",
+            "No token (`not_authenticated`), or a token refused: unknown (`token_invalid`), "
+            "expired (`token_expired`: refresh it), revoked with the seller's consent or its app "
+            "(`token_revoked`: ask the seller to connect the app again), or of a suspended "
+            "seller (`seller_suspended`).",
             {
                 "NotAuthenticated": _error(
                     "not_authenticated", "Authentication credentials were not provided."
                 ),
-                "Revoked": _error(
-                    "authentication_failed",
-                    "This token's access to the seller was revoked, or the seller is suspended.",
-                ),
+                **{
+                    refusal.code.title().replace("_", ""): _error(refusal.code, refusal.message)
+                    for refusal in (TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, SELLER_SUSPENDED)
+                },
             },
             **{
                 "WWW-Authenticate": {
-                    "description": "The scheme to authenticate with.",
+                    "description": "The scheme to authenticate with; for a refused token, "
+                    "RFC 6750's `invalid_token` error and an `error_description`.",
                     "schema": {"type": "string"},
                 }
             },
@@ -225,19 +245,21 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
         ),
     ),
     "429": (
-        "Throttled",
+        "RateLimited",
         _error_response(
-            "Too many requests with this token; retry after `Retry-After` seconds.",
+            "Too many requests for this app and seller (or signed-in user) in the window; retry "
+            "after `Retry-After` seconds.",
             {
-                "Throttled": _error(
-                    "throttled", "Request was throttled. Expected available in 12 seconds."
+                "RateLimited": _error(
+                    "rate_limited", "Too many requests. Expected available in 12 seconds."
                 )
             },
             **{
                 "Retry-After": {
                     "description": "Seconds to wait before retrying.",
                     "schema": {"type": "integer"},
-                }
+                },
+                **RATE_LIMIT_HEADERS,
             },
         ),
     ),

@@ -34,3 +34,9 @@ def deliver_due_webhooks() -> int:
     for tenant_id, delivery_id in rows:
         deliver_webhook.delay(tenant_id=tenant_id, delivery_id=delivery_id)
     return len(rows)
+
+
+@shared_task(name="partners.purge_events")
+def purge_events() -> int:
+    """Delete events past ``EVENTS_RETENTION_DAYS`` (beat, daily); how many."""
+    return webhooks.purge_events(now=timezone.now())

@@ -1,23 +1,30 @@
-"""Partners' signed outbound webhooks: subscribing endpoints, emitting events, signing, delivering.
+"""Partners' signed outbound webhooks: subscribing endpoints, publishing events, signing,
+delivering, redelivering on request and forgetting old events.
 
-An event becomes one ``WebhookDelivery`` per endpoint subscribed to it, whose payload is
-``{"id", "type", "created", "data"}``. Each attempt POSTs that JSON with three headers:
+An event is recorded once (``Event``, listed by ``GET /api/v1/events`` until
+``EVENTS_RETENTION_DAYS`` have passed) and becomes one ``WebhookDelivery`` per endpoint subscribed
+to it, whose payload is the event itself (``event_payload``: ``{"id", "object", "type",
+"api_version", "created", "data"}``). Each attempt POSTs that JSON with three headers:
 
     X-Platform-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
     X-Platform-Event: <type>
-    X-Platform-Delivery: <id>   (the same on every retry: partners drop the ones already seen)
+    X-Platform-Delivery: <the event's id>   (the same on every endpoint, retry and redelivery:
+                                             partners drop the ones already seen)
 
 A 2xx answer delivers it (redirects are not followed); anything else (another status, a
 timeout, an endpoint that cannot be reached, a host that resolves to an address that is not
-public: ``is_public_address``) is recorded as a ``DeliveryAttempt`` and tried again after
-``WEBHOOKS_BACKOFF_BASE * 2**n`` seconds (at most ``WEBHOOKS_BACKOFF_MAX``), until
+public: ``is_public_address``) is recorded as a ``DeliveryAttempt``; after the n-th, it is tried
+again in ``WEBHOOKS_BACKOFF_BASE * 2**(n - 1)`` seconds (at most ``WEBHOOKS_BACKOFF_MAX``), until
 ``WEBHOOKS_MAX_ATTEMPTS`` attempts have failed. An attempt is claimed by a conditional UPDATE that
 moves ``next_attempt_at`` ahead by a lease, so two workers never send the same attempt and no row
 lock or transaction is held while the partner answers. ``verify_signature`` is the reference
 check for partners (docs/api.md shows it).
 
-An order's event is written in the transaction that changes the order's status
-(``orders.transitions.status_changed``), so the two commit or roll back together; emitting never
+A redelivery (``redeliver``) sends a settled delivery again with the same payload and id, its
+retry schedule started afresh. An event is written in the transaction of the change it tells of
+(an order's status: ``orders.transitions.status_changed``; a store or POS sync failing:
+``pos.services.sync_failed``; the seller's Mercado Pago connection:
+``tenants.signals.connection_changed``), so the two commit or roll back together; emitting never
 decrypts an endpoint's secret. Only signing does: a secret that no configured key decrypts records
 a failed attempt (``CANNOT_SIGN``, logged at ERROR) and the delivery is retried as any other.
 """
@@ -52,13 +59,15 @@ from partners.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from partners.services import grant_is_usable
 from tenants.models import Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
 
 if TYPE_CHECKING:
     from oauth2_provider.models import AbstractApplication
 
-    from orders.models import Order
+    from orders.models import Order, Refund
+    from pos.models import PointOfSale, Store
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +254,47 @@ def emit_order_event(*, tenant: Tenant, order: "Order", event_type: str) -> Even
     return publish(tenant=tenant, event_type=event_type, data=data)
 
 
+def emit_refund_events(
+    *, tenant: Tenant, refund: "Refund", order: "Order", event_types: list[str]
+) -> list[Event]:
+    """Record each of ``event_types`` about ``refund`` (``{"refund": ..., "order": ...}``, as the
+    API shows them) in the caller's transaction (the refund's change)."""
+    from orders.api import OrderSerializer
+    from orders.api_money import RefundResourceSerializer
+
+    with tenant_scope(tenant):
+        data = {
+            "refund": RefundResourceSerializer(refund).data,
+            "order": OrderSerializer(order).data,
+        }
+    return [publish(tenant=tenant, event_type=event_type, data=data) for event_type in event_types]
+
+
+def emit_sync_failed(*, tenant: Tenant, row: "Store | PointOfSale") -> Event:
+    """Record ``store.sync_failed`` or ``pos.sync_failed`` about ``row`` (``{"store": ...}`` or
+    ``{"pos": ...}``, as the API shows it) in the caller's transaction (the row's change)."""
+    from pos.api import PointOfSaleSerializer, StoreSerializer  # the API's own representations
+    from pos.models import Store
+
+    if isinstance(row, Store):
+        event_type, name, serializer = EventType.STORE_SYNC_FAILED, "store", StoreSerializer
+    else:
+        event_type, name, serializer = EventType.POS_SYNC_FAILED, "pos", PointOfSaleSerializer
+    with tenant_scope(tenant):
+        data = {name: serializer(row).data}
+    return publish(tenant=tenant, event_type=event_type, data=data)
+
+
+def emit_connection_changed(*, tenant: Tenant, previous: str) -> Event:
+    """Record ``seller.connection_changed``: the seller as ``GET /api/v1/tenant`` shows it now and
+    its ``previous_connection``, in the caller's transaction (the connection's change)."""
+    from tenants.api import TenantSerializer  # the API's own representation of the seller
+
+    with tenant_scope(tenant):
+        data = {"seller": TenantSerializer(tenant).data, "previous_connection": previous}
+    return publish(tenant=tenant, event_type=EventType.SELLER_CONNECTION_CHANGED, data=data)
+
+
 def send_test_event(*, tenant: Tenant, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``webhook.test`` event for ``endpoint`` now (active or not); its delivery."""
     data = {"endpoint": {"id": endpoint.pk}, "message": "A test event, sent on request."}
@@ -304,6 +354,75 @@ def event_payload(event: Event) -> dict:
         "created": event.created_at.isoformat().replace("+00:00", "Z"),
         "data": event.data,
     }
+
+
+class CannotRedeliver(Exception):
+    """A redelivery refused; ``code`` says why (the API answers 409 with it)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def redeliver(*, tenant: Tenant, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send ``delivery`` again now: the same payload and event id, with its retry schedule from
+    the start (``attempt_count`` back to 0; earlier attempts stay listed).
+
+    Only a settled delivery (delivered, failed or canceled) of an active endpoint whose app still
+    has access to ``tenant``: ``CannotRedeliver`` otherwise. The endpoint's row is locked while
+    this is checked, so a revocation (which deactivates it) either comes first and refuses this,
+    or comes after and cancels the new attempt.
+    """
+    from partners import tasks  # tasks call this module
+
+    with tenant_scope(tenant), transaction.atomic():
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update().defer("secret").get(pk=delivery.endpoint_id)
+        )
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.status == WebhookDelivery.Status.PENDING:
+            raise CannotRedeliver(
+                "This delivery is still pending: its next attempt is scheduled already.",
+                code="delivery_pending",
+            )
+        if not endpoint.is_active:
+            raise CannotRedeliver(
+                "The endpoint is inactive: activate it first.", code="endpoint_inactive"
+            )
+        if endpoint.application_id is not None and not grant_is_usable(
+            application_id=endpoint.application_id, tenant=tenant
+        ):
+            raise CannotRedeliver(
+                "The app that registered this endpoint no longer has access to the seller.",
+                code="access_revoked",
+            )
+        delivery.status = WebhookDelivery.Status.PENDING
+        delivery.attempt_count = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.delivered_at = None
+        delivery.save(update_fields=["status", "attempt_count", "next_attempt_at", "delivered_at"])
+        transaction.on_commit(
+            lambda: tasks.deliver_webhook.delay(tenant_id=tenant.pk, delivery_id=delivery.pk),
+            robust=True,
+        )
+    return delivery
+
+
+PURGE_BATCH = 1000  # events deleted per statement
+
+
+def purge_events(*, now: datetime) -> int:
+    """Delete the events older than ``EVENTS_RETENTION_DAYS``, seller by seller (each on its
+    ``(tenant, created_at)`` index) and in batches; how many. Their deliveries stay, payload
+    included (``event`` becomes null)."""
+    cutoff = now - timedelta(days=settings.EVENTS_RETENTION_DAYS)
+    purged = 0
+    for tenant in Tenant.objects.order_by("pk").only("pk"):
+        with tenant_scope(tenant):
+            old = Event.objects.filter(created_at__lt=cutoff).order_by()
+            while ids := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+                purged += Event.objects.filter(pk__in=ids).delete()[0]  # deliveries: SET_NULL
+    return purged
 
 
 # Signing --------------------------------------------------------------------------------------
@@ -374,12 +493,19 @@ def deliver(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
     """Make the attempt of ``delivery_id`` that is due; the delivery afterwards.
 
     None when no attempt was due: delivered or failed already, scheduled later, or claimed by
-    another worker. The HTTP request runs outside any transaction and holds no lock.
+    another worker. The HTTP request runs outside any transaction and holds no lock. A delivery
+    whose endpoint's app has lost its access to the seller since it was queued (its grant was
+    revoked) is canceled instead, and nothing is sent.
     """
     with tenant_scope(tenant):
         delivery = _claim(delivery_id)
         if delivery is None:
             return None
+        application_id = delivery.endpoint.application_id
+        if application_id is not None and not grant_is_usable(
+            application_id=application_id, tenant=tenant
+        ):
+            return _cancel(delivery)
         outcome = _send(delivery)
         return _record(delivery, outcome)
 
@@ -396,6 +522,18 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     # The secret is read (decrypted) by ``_send`` alone, where failing to read it is recorded.
     deliveries = WebhookDelivery.objects.select_related("endpoint").defer("endpoint__secret")
     return deliveries.get(pk=delivery_id)
+
+
+def _cancel(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Cancel the claimed ``delivery``, giving back the attempt its claim counted."""
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.CANCELED,
+        next_attempt_at=None,
+        attempt_count=F("attempt_count") - 1,
+    )
+    logger.info("webhook delivery %s canceled: the app lost access to the seller", delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
 
 
 def _lease() -> timedelta:

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from partners.idempotency import idempotent
+from partners.input import NoBody, RefuseUnknownFields
 from partners.rest import NewestFirstPagination, TenantAPIMixin
 from pos import qr, services, validators
 from pos.models import PointOfSale, Store
@@ -62,7 +63,7 @@ class BusinessHoursField(serializers.JSONField):
     """A store's opening hours (``pos.validators.validate_business_hours``)."""
 
 
-class StoreSerializer(serializers.ModelSerializer):
+class StoreSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     business_hours = BusinessHoursField(required=False)
 
     class Meta:
@@ -77,7 +78,7 @@ class StoreSerializer(serializers.ModelSerializer):
         ]
 
 
-class PointOfSaleSerializer(serializers.ModelSerializer):
+class PointOfSaleSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = PointOfSale
         fields = [
@@ -191,7 +192,9 @@ class SyncedRowViewSet(TenantAPIMixin, viewsets.ModelViewSet):
     @idempotent
     def resync(self, request: Request, pk: str | None = None) -> Response:
         """Push the row to Mercado Pago again; if Mercado Pago fails, a task retries it."""
-        row = services.resync(tenant=self.tenant, row=self.get_object())
+        row = self.get_object()
+        NoBody.check(request)
+        row = services.resync(tenant=self.tenant, row=row)
         return Response(self.get_serializer(row).data)
 
 

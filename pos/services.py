@@ -13,6 +13,7 @@ from datetime import time
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from merchant_platform.mercadopago import get_client
@@ -32,6 +33,11 @@ from tenants.scope import tenant_scope
 from tenants.services import NotConnected, seller_access_token
 
 RETRYABLE = (ServerError, RateLimited, TransportFailure)
+
+# Sent with ``row`` (a Store or PointOfSale) when its sync becomes failed, not again while it stays
+# failed, inside the transaction that saves it: a receiver's error rolls the change back.
+# (partners.receivers turns it into the store.sync_failed and pos.sync_failed events.)
+sync_failed = Signal()
 
 STORE_FIELDS = (
     "name",
@@ -367,10 +373,14 @@ def _mark_synced(row: Store | PointOfSale) -> None:
 
 
 def _mark_failed(row: Store | PointOfSale, code: str, message: str) -> None:
+    became_failed = row.sync_state != SyncState.FAILED
     row.sync_state = SyncState.FAILED
     row.sync_error_code, row.sync_error_message = code[:100], message
     row.last_synced_at = timezone.now()
-    row.save()
+    with transaction.atomic():
+        row.save()
+        if became_failed:
+            sync_failed.send(type(row), row=row)
 
 
 def _enqueue_retry(tenant: Tenant, row: Store | PointOfSale) -> None:

@@ -344,7 +344,8 @@ class _Payments:
         if found is not None:
             return found
         candidates = self.by_reference.get(line.external_reference, [])
-        return candidates[0] if len(candidates) == 1 else None
+        paid = [payment for payment in candidates if payment.paid_amount > 0]  # not a declined one
+        return paid[0] if len(paid) == 1 else None
 
 
 def _order_of(line: ReportLine) -> Order | None:

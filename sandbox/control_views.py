@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox import chargebacks, lifecycle, notifier, oauth
+from sandbox import chargebacks, lifecycle, notifier, oauth, wallet
 from sandbox.control_forms import FaultSettingsForm, WebhookURLForm
 from sandbox.errors import ApiError
 from sandbox.http import InvalidJSON, json_body, legacy_error
@@ -241,6 +241,24 @@ def settle_refunds(request: HttpRequest) -> JsonResponse:
         return legacy_error(400, "bad_request", "outcome must be approved or rejected")
     settled = lifecycle.settle_due(outcome=outcome, every=True)
     return JsonResponse({"settled": [refund.pk for refund in settled], "outcome": outcome})
+
+
+@csrf_exempt
+@require_POST
+def expire_order(request: HttpRequest) -> JsonResponse:
+    """An order's time runs out now: ``{qr_data}`` (or ``{user_id, external_pos_id}``), and
+    ``external_reference`` to make sure of the order the QR shows → ``{order_id, status}``; a
+    v1 order's ``order.expired`` webhook is sent. 409 ``order_not_expirable`` unless created."""
+    body = body_or_error(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        order = lifecycle.expire_now(wallet.order_shown(wallet.purchase_of(body)))
+    except ApiError as error:
+        return legacy_error(error.status, error.code, error.message)
+    except lifecycle.NotAllowed as error:
+        return legacy_error(409, "order_not_expirable", str(error))
+    return JsonResponse({"order_id": order.order_id, "status": order.status})
 
 
 @csrf_exempt

@@ -9,7 +9,9 @@ Expiry and settlement are lazy: ``expire_due`` runs before orders are read, list
 ``settle_due`` before orders, payments and merchant orders are read (and at each delivery run).
 Every change of a v1 order bumps its ``version`` and writes a signed-webhook ``Event`` (topic
 ``order``); paying or refunding a legacy order writes ``ipn`` events (topics ``merchant_order``
-and ``payment``) to its ``notification_url``.
+and ``payment``) to its ``notification_url``. A rejected payment (``reject``) leaves the order
+``created`` and payable: a legacy order's is recorded on its merchant order, which stays
+``opened``, and notified like any payment; a v1 order's attempt is no transaction of the order.
 """
 
 from dataclasses import dataclass
@@ -137,9 +139,14 @@ def _locked(order: Order) -> Order:
     )
 
 
+def _open_payments(order: Order):
+    """The payments of ``order`` that its closing closes too (a rejected one stays rejected)."""
+    return order.payments.exclude(status=Payment.Status.REJECTED)
+
+
 def _expire(order: Order, now: datetime) -> None:
     order.attached = False
-    order.payments.update(status=Payment.Status.EXPIRED, last_updated=now)
+    _open_payments(order).update(status=Payment.Status.EXPIRED, last_updated=now)
     _changed(order, now, Order.Status.EXPIRED, "expired")
     if order.api == Order.Api.V1:
         _notify_order(order, "order.expired")
@@ -170,6 +177,20 @@ def expire_due(account: Account | None = None) -> None:
         expire_if_due(order)
 
 
+def expire_now(order: Order) -> Order:
+    """Expire a created order at once, as if its time had passed (the control API);
+    ``NotAllowed`` in any other state."""
+    expire_if_due(order)
+    now = timezone.now()
+    with transaction.atomic():
+        order = _open(order, now)
+        if order.status != Order.Status.CREATED:
+            raise NotAllowed(f"the order is {order.status}; only created orders can expire")
+        order.expires_at = now
+        _expire(order, now)
+    return order
+
+
 def _open(order: Order, now: datetime) -> Order:
     """``order`` locked; ``NotAllowed`` when it is due to expire (``expire_if_due`` first)."""
     order = _locked(order)
@@ -192,7 +213,7 @@ def cancel(order: Order) -> Order:
 
 def _withdraw(order: Order, now: datetime) -> None:
     order.attached = False
-    order.payments.update(status=Payment.Status.CANCELED, last_updated=now)
+    _open_payments(order).update(status=Payment.Status.CANCELED, last_updated=now)
     _changed(order, now, Order.Status.CANCELED, "canceled")
     if order.api == Order.Api.V1:
         _notify_order(order, "order.canceled")
@@ -236,6 +257,8 @@ def pay(order: Order, buyer: Account | None, method: PaymentMethod) -> Payment:
         else:
             payment = _legacy_payment(order.account, order.pos, order, order.total_amount, now)
         _approve(payment, buyer, method, now)
+        if not v1:
+            _close(payment.merchant_order, payment.amount, now)
         order.attached = False
         _changed(order, now, Order.Status.PROCESSED, "accredited")
         if v1:
@@ -246,32 +269,74 @@ def pay(order: Order, buyer: Account | None, method: PaymentMethod) -> Payment:
 
 
 def pay_amount(
-    pos: PointOfSale, amount: Decimal, buyer: Account | None, method: PaymentMethod
+    pos: PointOfSale,
+    amount: Decimal,
+    buyer: Account | None,
+    method: PaymentMethod,
+    *,
+    approved: bool = True,
 ) -> Payment:
-    """The buyer pays an amount of their choice at a POS with no fixed amount."""
+    """The buyer pays an amount of their choice at a POS with no fixed amount (its payment
+    rejected unless ``approved``: its merchant order stays opened)."""
     now = timezone.now()
     with transaction.atomic():
         payment = _legacy_payment(pos.account, pos, None, amount, now)
-        _approve(payment, buyer, method, now)
+        if approved:
+            _approve(payment, buyer, method, now)
+            _close(payment.merchant_order, amount, now)
+        else:
+            _decline(payment, buyer, method, now).save()
+    return payment
+
+
+def reject(order: Order, buyer: Account | None, method: PaymentMethod) -> Payment:
+    """The buyer's payment of ``order`` is rejected (a declined card, not enough funds): the
+    order stays created, and payable again. A legacy order's rejected payment is saved on its
+    merchant order (``opened``, nothing paid) and notified like any payment; a v1 order's
+    attempt is no transaction of the order: nothing changes, and the payment answered is not
+    saved. ``NotAllowed`` unless the order is created and unexpired."""
+    expire_if_due(order)
+    now = timezone.now()
+    with transaction.atomic():
+        order = _open(order, now)
+        if order.status != Order.Status.CREATED:
+            raise NotAllowed(f"the order is {order.status}")
+        if order.api == Order.Api.V1:
+            attempt = Payment(
+                account=order.account,
+                order=order,
+                pos=order.pos,
+                external_reference=order.external_reference,
+                currency=site(order.account.site_id).currency,
+                amount=order.total_amount,
+                date_created=now,
+            )
+            return _decline(attempt, buyer, method, now)
+        payment = _legacy_payment(order.account, order.pos, order, order.total_amount, now)
+        _decline(payment, buyer, method, now).save()
+        payment.merchant_order.last_updated = now
+        payment.merchant_order.save(update_fields=["last_updated"])
+        _notify_legacy_payment(payment)
     return payment
 
 
 def _legacy_payment(
     account: Account, pos: PointOfSale | None, order: Order | None, amount: Decimal, now: datetime
 ) -> Payment:
-    merchant_order = MerchantOrder.objects.create(
-        account=account,
-        order=order,
-        external_reference=order.external_reference if order else "",
-        status="closed",
-        order_status="paid",
-        total_amount=amount,
-        paid_amount=amount,
-        notification_url=order.notification_url if order else "",
-        sponsor_id=order.sponsor_id if order else None,
-        date_created=now,
-        last_updated=now,
-    )
+    """A new payment (unsaved) on the order's merchant order, opened by a rejected payment
+    earlier, or on a new one (``opened``, nothing paid)."""
+    merchant_order = order.merchant_orders.filter(status="opened").first() if order else None
+    if merchant_order is None:
+        merchant_order = MerchantOrder.objects.create(
+            account=account,
+            order=order,
+            external_reference=order.external_reference if order else "",
+            total_amount=amount,
+            notification_url=order.notification_url if order else "",
+            sponsor_id=order.sponsor_id if order else None,
+            date_created=now,
+            last_updated=now,
+        )
     return Payment(
         account=account,
         order=order,
@@ -290,6 +355,25 @@ def _approve(payment: Payment, buyer: Account | None, method: PaymentMethod, now
     payment.payment_method_id, payment.payment_type_id = method.id, method.type
     payment.date_approved = payment.last_updated = now
     payment.save()
+
+
+def _decline(
+    payment: Payment, buyer: Account | None, method: PaymentMethod, now: datetime
+) -> Payment:
+    """``payment`` rejected (not saved)."""
+    payment.status = Payment.Status.REJECTED
+    payment.buyer = buyer
+    payment.payment_method_id, payment.payment_type_id = method.id, method.type
+    payment.last_updated = now
+    return payment
+
+
+def _close(merchant_order: MerchantOrder, amount: Decimal, now: datetime) -> None:
+    """``merchant_order`` paid in full by an approved payment of ``amount``."""
+    merchant_order.status, merchant_order.order_status = "closed", "paid"
+    merchant_order.paid_amount = amount
+    merchant_order.last_updated = now
+    merchant_order.save()
 
 
 def refund_payment(payment: Payment, amount: Decimal | None) -> Refund:

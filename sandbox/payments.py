@@ -17,7 +17,8 @@ from sandbox.amounts import parse_number
 from sandbox.errors import ApiError
 from sandbox.models import Account, MerchantOrder, Payment, Refund
 
-VISIBLE = (Payment.Status.APPROVED, Payment.Status.REFUNDED)
+# A v1 order's payment is hidden until approved; a rejected payment (legacy only) is shown.
+VISIBLE = (Payment.Status.APPROVED, Payment.Status.REFUNDED, Payment.Status.REJECTED)
 
 
 def payment_error(status: int, error: str, code: int, message: str) -> ApiError:
@@ -50,7 +51,8 @@ def search_merchant_orders(account: Account, params: dict) -> tuple[QuerySet, in
 
 
 def payment_of(account: Account, payment_id: str) -> Payment:
-    """The paid payment ``payment_id`` of ``account`` (code 2000 when there is none)."""
+    """The paid or rejected payment ``payment_id`` of ``account`` (code 2000 when there is
+    none)."""
     lifecycle.settle_due(account)
     found = None
     if payment_id.isdigit():

@@ -29,6 +29,8 @@ _TRANSACTION_STATUS = {
     Payment.Status.EXPIRED: ("expired", "expired"),
 }
 _PAID = {Payment.Status.APPROVED, Payment.Status.REFUNDED}
+# Why the buyer's payment was rejected: the sandbox declines for want of funds (api.md §8).
+REJECTED_DETAIL = "cc_rejected_insufficient_amount"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -337,9 +339,13 @@ def merchant_order(row: MerchantOrder) -> dict:
                 "shipping_cost": 0,
                 "currency_id": payment.currency,
                 "status": payment.status,
-                "status_details": "accredited",
+                "status_details": REJECTED_DETAIL
+                if payment.status == Payment.Status.REJECTED
+                else "accredited",
                 "operation_type": "regular_payment",
-                "date_approved": payment.date_approved.isoformat(),
+                "date_approved": payment.date_approved.isoformat()
+                if payment.date_approved
+                else None,
                 "date_created": payment.date_created.isoformat(),
                 "last_modified": payment.last_updated.isoformat(),
                 "amount_refunded": as_number(payment.refunded_amount),
@@ -370,6 +376,14 @@ def refund(row: Refund) -> dict:
     }
 
 
+def _payment_status_detail(row: Payment) -> str:
+    if row.status == Payment.Status.REJECTED:
+        return REJECTED_DETAIL
+    if row.status == Payment.Status.REFUNDED:
+        return "refunded"
+    return "partially_refunded" if row.refunded_amount else "accredited"
+
+
 def payment(row: Payment) -> dict:
     """A payment (api.md §8)."""
     source = row.order
@@ -378,16 +392,10 @@ def payment(row: Payment) -> dict:
     else:
         order_ref = {"id": row.merchant_order_id, "type": "mercadopago"}
     integration = source.integration_data if source else {}
-    if row.status == Payment.Status.REFUNDED:
-        status_detail = "refunded"
-    elif row.refunded_amount:
-        status_detail = "partially_refunded"
-    else:
-        status_detail = "accredited"
     return {
         "id": row.pk,
         "status": row.status,
-        "status_detail": status_detail,
+        "status_detail": _payment_status_detail(row),
         "external_reference": row.external_reference or None,
         "order": order_ref,
         "collector_id": row.account.user_id,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("deliveries", control_views.deliveries, name="sandbox-control-deliveries"),
     path("deliveries/run", control_views.run_deliveries, name="sandbox-control-deliveries-run"),
     path("refunds/settle", control_views.settle_refunds, name="sandbox-control-refunds-settle"),
+    path("orders/expire", control_views.expire_order, name="sandbox-control-orders-expire"),
     path("oauth/authorize", control_views.authorize, name="sandbox-control-oauth-authorize"),
     path("oauth/unlink", control_views.unlink, name="sandbox-control-oauth-unlink"),
     path("chargebacks", control_views.open_chargeback, name="sandbox-control-chargebacks"),

@@ -2,10 +2,11 @@
 
 A pasted ``qr_data`` names an order (dynamic or hybrid) or a POS (its static ``qr_code``); a POS
 pays the order it shows now, or, when its ``fixed_amount`` is false and it shows none, an amount
-the buyer types.
+the buyer types. The payment is approved, or, with ``outcome`` ``rejected``, declined (the order
+stays payable).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from sandbox import emvco, lifecycle
@@ -13,6 +14,8 @@ from sandbox.amounts import parse_string
 from sandbox.errors import ApiError
 from sandbox.models import Account, Order, Payment, PointOfSale
 from sandbox.sites import site
+
+OUTCOMES = ("approved", "rejected")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,18 @@ class Purchase:
     payment_method_id: str = "account_money"
     buyer_user_id: str = ""
     amount: str = ""
+    external_reference: str = ""  # the order expected (control API): another one is refused
+    outcome: str = "approved"  # or "rejected": the payment is declined
+
+
+def purchase_of(values: dict) -> Purchase:
+    """The purchase a form or a JSON body asks for (its empty fields left out)."""
+    given = {
+        field.name: str(values[field.name])
+        for field in fields(Purchase)
+        if values.get(field.name) not in (None, "")
+    }
+    return Purchase(**given)
 
 
 def _user_id(value: str) -> int:
@@ -84,17 +99,47 @@ def _method(purchase: Purchase, seller: Account) -> lifecycle.PaymentMethod:
     )
 
 
-def pay(purchase: Purchase) -> Payment:
-    """Pay what ``purchase`` names; 409 ``order_not_payable`` if it is paid, canceled, expired."""
-    target = _target(purchase)
+def _order_of(target: Order | PointOfSale, purchase: Purchase) -> Order | None:
+    """The order ``target`` names (a POS: the one it shows now), checked against the
+    ``external_reference`` the purchase expects, if any (404 ``no_order``, 409
+    ``order_mismatch``)."""
     order = target if isinstance(target, Order) else lifecycle.shown_by(target)
+    if purchase.external_reference:
+        if order is None:
+            raise _bad("no_order", "the QR shows no order now", 404)
+        if order.external_reference != purchase.external_reference:
+            raise _bad(
+                "order_mismatch",
+                f"the QR shows order {order.external_reference}, not {purchase.external_reference}",
+                409,
+            )
+    return order
+
+
+def order_shown(purchase: Purchase) -> Order:
+    """The order the QR of ``purchase`` shows now (404 ``no_order`` when none)."""
+    order = _order_of(_target(purchase), purchase)
+    if order is None:
+        raise _bad("no_order", "the QR shows no order now", 404)
+    return order
+
+
+def pay(purchase: Purchase) -> Payment:
+    """Pay what ``purchase`` names, or have the payment rejected (``outcome``); 409
+    ``order_not_payable`` if it is paid, canceled, expired."""
+    if purchase.outcome not in OUTCOMES:
+        raise _bad("invalid_outcome", f"outcome is one of {', '.join(OUTCOMES)}")
+    approved = purchase.outcome == "approved"
+    target = _target(purchase)
+    order = _order_of(target, purchase)
     seller = target.account
     buyer, method = _buyer(purchase, seller), _method(purchase, seller)
     if order is not None:
         if purchase.amount:
             raise _bad("fixed_amount", "the order sets the amount; do not send one")
+        change = lifecycle.pay if approved else lifecycle.reject
         try:
-            return lifecycle.pay(order, buyer, method)
+            return change(order, buyer, method)
         except lifecycle.NotAllowed as error:
             raise _bad("order_not_payable", f"cannot pay: {error}", 409) from error
     if target.fixed_amount:
@@ -102,7 +147,7 @@ def pay(purchase: Purchase) -> Payment:
     amount = parse_string(purchase.amount, site(seller.site_id))
     if amount is None or amount <= Decimal(0):
         raise _bad("invalid_amount", "type the amount to pay at this POS")
-    return lifecycle.pay_amount(target, amount, buyer, method)
+    return lifecycle.pay_amount(target, amount, buyer, method, approved=approved)
 
 
 def receipt(payment: Payment) -> dict:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from partners.rest import TenantAPIMixin
 from tenants.models import MercadoPagoCredential, Tenant
+from tenants.signals import NOT_CONNECTED
 
 
 class TenantSerializer(serializers.ModelSerializer):
@@ -23,7 +24,7 @@ class TenantSerializer(serializers.ModelSerializer):
 
     def get_connection(self, tenant: Tenant) -> str:
         credential = MercadoPagoCredential.objects.filter(tenant=tenant).only("status").first()
-        return credential.status if credential is not None else "not_connected"
+        return credential.status if credential is not None else NOT_CONNECTED
 
 
 class TenantView(TenantAPIMixin, GenericAPIView):

@@ -26,6 +26,7 @@ from mpapi import Unauthorized
 from tenants.models import Membership, MercadoPagoCredential, Tenant
 from tenants.roles import Role
 from tenants.scope import tenant_scope
+from tenants.signals import connection_changed
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def mark_needs_reconnect(*, tenant: Tenant, reason: str) -> bool:
             return False
         current = credential.current_reconnect_reason
         fields = []
-        if reason in BLOCKING_REASONS and credential.status != credential.Status.NEEDS_RECONNECT:
+        previous = credential.status
+        if reason in BLOCKING_REASONS and previous != credential.Status.NEEDS_RECONNECT:
             credential.status = credential.Status.NEEDS_RECONNECT
             fields.append("status")
         news = not current or (current == Reason.EXPIRING and reason in BLOCKING_REASONS)
@@ -76,6 +78,8 @@ def mark_needs_reconnect(*, tenant: Tenant, reason: str) -> bool:
             fields += ["reconnect_reason", "reconnect_reason_at", "owners_told_at"]
         if fields:
             credential.save(update_fields=fields)
+        if credential.status != previous:
+            connection_changed.send(Tenant, tenant=tenant, previous=previous)
         if news:
             _tell_owners(tenant, credential)
     logger.warning(

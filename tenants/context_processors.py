@@ -8,7 +8,13 @@ from tenants.selectors import tenants_for_user
 def current_tenant(request):
     """The tenant the page acts for, for the header: the tenant switcher (offered to platform
     staff and to members of more than one seller), and for members who manage the Mercado Pago
-    connection the notice that it must be made again (each read only by the pages that show it)."""
+    connection the notice that it must be made again (each read only by the pages that show it).
+
+    Nothing for a request no authentication ran for: the sandbox's own application
+    (sandbox/wsgi.py) renders its pages with no user, as Mercado Pago's site is apart.
+    """
+    if not hasattr(request, "user"):
+        return {}
     tenant = getattr(request, "tenant", None)
     manages_connection = tenant is not None and role_can(
         getattr(request, "tenant_role", None), Capability.MANAGE_CREDENTIALS

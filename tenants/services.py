@@ -16,6 +16,7 @@ from tenants import crypto
 from tenants.models import Membership, MercadoPagoCredential, Tenant, User
 from tenants.roles import Role
 from tenants.scope import cross_tenant_scope, tenant_scope
+from tenants.signals import NOT_CONNECTED, connection_changed
 from tenants.sites import Site
 
 
@@ -219,6 +220,7 @@ def save_credential(
     if Tenant.objects.filter(mp_user_id=mp_user_id).exclude(pk=tenant.pk).exists():
         raise ConnectionRefused("This Mercado Pago account is connected to another seller.")
     with tenant_scope(tenant):
+        previous = _connection_state(tenant)
         credential, _created = MercadoPagoCredential.objects.update_or_create(
             tenant=tenant,
             defaults={
@@ -234,6 +236,8 @@ def save_credential(
         )
     Tenant.objects.filter(pk=tenant.pk).update(mp_user_id=mp_user_id)
     tenant.mp_user_id = mp_user_id
+    if previous != credential.status:
+        connection_changed.send(Tenant, tenant=tenant, previous=previous)
     return credential
 
 
@@ -241,9 +245,20 @@ def save_credential(
 def disconnect(*, tenant: Tenant) -> None:
     """Forget ``tenant``'s Mercado Pago connection: its credential and its Mercado Pago user id."""
     with tenant_scope(tenant):
+        previous = _connection_state(tenant)
         MercadoPagoCredential.objects.all().delete()
     Tenant.objects.filter(pk=tenant.pk).update(mp_user_id=None)
     tenant.mp_user_id = None
+    if previous != NOT_CONNECTED:
+        connection_changed.send(Tenant, tenant=tenant, previous=previous)
+
+
+def _connection_state(tenant: Tenant) -> str:
+    """The state of ``tenant``'s connection, as ``connection_changed`` names it; the credential
+    stays locked until the transaction ends, so concurrent changes tell their states in turn."""
+    with tenant_scope(tenant):
+        credential = MercadoPagoCredential.objects.select_for_update().only("status").first()
+    return credential.status if credential is not None else NOT_CONNECTED
 
 
 class Undecryptable(Exception):

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from merchant_platform import request_context
 from merchant_platform.celery import app as celery_app
@@ -76,6 +77,13 @@ def _fresh_log_context():
     token = request_context.start()
     yield
     request_context.end(token)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: the language middleware leaves the language of
+    a test's requests active in the thread, for the next test too."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

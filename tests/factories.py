@@ -4,6 +4,7 @@
 ``test_tenancy.py`` fails for a new tenant-owned model until it has a factory here.
 """
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from disputes.models import Dispute
 from orders.models import MercadoPagoCall, Order, OrderItem, Payment, Refund
 from partners.models import (
     DeliveryAttempt,
+    Event,
     GrantedCode,
     GrantedToken,
     IdempotentRequest,
@@ -180,7 +182,8 @@ def make_payment(tenant: Tenant, order: Order | None = None, **fields) -> Paymen
         return Payment.objects.create(tenant=tenant, order=order, **values)
 
 
-def _refund(tenant: Tenant) -> Refund:
+def make_refund(tenant: Tenant) -> Refund:
+    """A pending refund of 1.00 of a new paid order's payment."""
     payment = make_payment(tenant)
     with tenant_scope(tenant):
         return Refund.objects.create(
@@ -266,6 +269,19 @@ def make_webhook_endpoint(tenant: Tenant, **fields) -> WebhookEndpoint:
     }
     with tenant_scope(tenant):
         return WebhookEndpoint.objects.create(tenant=tenant, **values)
+
+
+def make_event(tenant: Tenant, **fields) -> Event:
+    """An event recorded now (``order.created`` about no real order), delivered nowhere."""
+    values = {
+        "type": "order.created",
+        "api_version": "2026-12-06",
+        "data": {"order": {"uid": str(uuid.uuid4())}},
+        "created_at": timezone.now(),
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return Event.objects.create(tenant=tenant, **values)
 
 
 def make_webhook_delivery(
@@ -359,13 +375,14 @@ TENANT_OWNED_FACTORIES: dict[type[Model], Callable[[Tenant], Model]] = {
     Order: make_order,
     OrderItem: _order_item,
     Payment: make_payment,
-    Refund: _refund,
+    Refund: make_refund,
     MercadoPagoCall: _call,
     PartnerGrant: make_grant,
     GrantedCode: _granted_code,
     GrantedToken: _granted_token,
     IdempotentRequest: _idempotent_request,
     WebhookEndpoint: make_webhook_endpoint,
+    Event: make_event,
     WebhookDelivery: make_webhook_delivery,
     DeliveryAttempt: _delivery_attempt,
     PosImport: _pos_import,

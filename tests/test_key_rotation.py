@@ -32,6 +32,7 @@ from tests.orders.conftest import new_order, synced_pos
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+KEY = "Idempotency-Key"
 ENCRYPTED = {
     "partners.IdempotentRequest.sealed_response_body",
     "partners.WebhookEndpoint.secret",
@@ -44,14 +45,18 @@ def keys(*listed: str):
     return override_settings(MERCADOPAGO_CREDENTIAL_KEYS=list(listed))
 
 
-def register(tenant, url: str) -> tuple:
+def register(tenant, url: str, partner=None, **headers: str) -> tuple:
     """A partner app of ``tenant`` registers ``url`` for ``order.created`` through the API: its
-    client and the endpoint as created (with the secret, shown this once)."""
-    partner = api_client(issue_token(tenant, frozenset({"webhooks:write"})))
+    client and the endpoint as created (with the secret, shown this once). With an
+    ``Idempotency-Key`` its answer is kept, sealed (encrypted)."""
+    partner = partner or api_client(
+        issue_token(tenant, frozenset({"webhooks:write", "orders:read"}))
+    )
     response = partner.post(
         "/api/v1/webhook-endpoints",
         json.dumps({"url": url, "events": ["order.created"]}),
         content_type="application/json",
+        headers=headers,
     )
     assert response.status_code == 201, response.content
     return partner, response.json()
@@ -70,9 +75,15 @@ def stored_values() -> dict[str, list[str]]:
 
 @contextmanager
 def logged(name: str, caplog) -> Iterator[None]:
-    """``caplog`` records what logger ``name`` logs, whatever the logging configuration
+    """``caplog`` records what logger ``name`` logs, once, whatever the logging configuration
     propagates to the root logger."""
     logger = logging.getLogger(name)
+    reaches = logger
+    while reaches is not None and caplog.handler not in reaches.handlers:
+        reaches = reaches.parent if reaches.propagate else None
+    if reaches is not None:  # propagated to caplog's handler already
+        yield
+        return
     logger.addHandler(caplog.handler)
     try:
         yield
@@ -95,18 +106,20 @@ def test_the_command_re_encrypts_every_encrypted_field_and_events_flow_under_the
         sellers = [make_connected_tenant(site="MLA"), make_oauth_tenant(site="MLB")]
         points = {seller.pk: synced_pos(seller) for seller in sellers}
         partners = {
-            seller.pk: register(seller, f"{receiver.url}/{seller.pk}") for seller in sellers
+            seller.pk: register(seller, f"{receiver.url}/{seller.pk}", **{KEY: "hook"})
+            for seller in sellers
         }
         tokens = {seller.pk: services.seller_access_token(seller) for seller in sellers}
     before = stored_values()
     assert set(before) == ENCRYPTED
-    assert [len(before[label]) for label in sorted(ENCRYPTED)] == [2, 2, 1]
+    assert [len(before[label]) for label in sorted(ENCRYPTED)] == [2, 2, 2, 1]
     assert all(Fernet(OLD).decrypt(value.encode()) for found in before.values() for value in found)
 
     with keys(NEW, OLD):
         output = StringIO()
         call_command("rotate_credential_keys", "--batch-size", "1", stdout=output)
     lines = output.getvalue().splitlines()
+    assert "partners.IdempotentRequest.sealed_response_body: re-encrypted 2 value(s)" in lines
     assert "partners.WebhookEndpoint.secret: re-encrypted 2 value(s)" in lines
     assert "tenants.MercadoPagoCredential.access_token: re-encrypted 2 value(s)" in lines
     assert "tenants.MercadoPagoCredential.refresh_token: re-encrypted 1 value(s)" in lines
@@ -137,6 +150,10 @@ def test_the_command_re_encrypts_every_encrypted_field_and_events_flow_under_the
                 endpoint["secret"], request.headers[SIGNATURE_HEADER], request.body
             )
             assert_endpoints_api_answers(partner, endpoint)
+            # The kept answer of the registration is read under the new key: a retry with its
+            # Idempotency-Key gets the same endpoint and secret.
+            _, replayed = register(seller, f"{receiver.url}/{seller.pk}", partner, **{KEY: "hook"})
+            assert replayed == endpoint
     assert len(receiver.requests) == 2
 
 

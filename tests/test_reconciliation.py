@@ -397,3 +397,13 @@ def test_mismatches_of_one_report_never_cross_to_another_seller():
     assert services.match(other, line.report)[0].kind == K.UNKNOWN_PAYMENT
     with tenant_scope(seller):
         assert Mismatch.objects.count() == 0
+
+
+def test_a_line_named_by_reference_matches_the_paid_payment_not_a_declined_one(tenant_a):
+    order = make_order(tenant_a, status="processed", external_reference="MESA-9")
+    make_payment(tenant_a, order, status="rejected", paid_amount=Decimal(0))
+    paid = make_payment(tenant_a, order)
+    line = ReportLine(tenant=tenant_a, number=1, source_id="", external_reference="MESA-9")
+
+    with tenant_scope(tenant_a):
+        assert services._Payments([line]).of(line) == paid

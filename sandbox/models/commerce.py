@@ -134,7 +134,8 @@ class Order(models.Model):
 
 
 class MerchantOrder(models.Model):
-    """The legacy reconciliation object created when a legacy order is paid."""
+    """The legacy reconciliation object created when a legacy order is paid, or when a payment
+    of it is rejected (``opened`` until a payment is approved)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="merchant_orders")
     order = models.ForeignKey(
@@ -159,12 +160,14 @@ class Payment(models.Model):
     """A payment: the numeric id is the primary key (a v1 order's ``reference_id``).
 
     A v1 order's payment exists from creation (``transaction_id`` PAY…) and is only visible at
-    ``/v1/payments/{id}`` once approved; a legacy payment is created when the buyer pays.
+    ``/v1/payments/{id}`` once approved; a legacy payment is created when the buyer pays, and
+    also when the buyer's payment is ``rejected`` (the order stays payable).
     """
 
     class Status(models.TextChoices):
         CREATED = "created"
         APPROVED = "approved"
+        REJECTED = "rejected"
         REFUNDED = "refunded"
         CANCELED = "canceled"
         EXPIRED = "expired"

@@ -13,13 +13,6 @@ from sandbox.http import legacy_error
 from sandbox.lifecycle import PAYMENT_METHODS
 from sandbox.models import Account, PointOfSale
 
-FIELDS = ("qr_data", "user_id", "external_pos_id", "payment_method_id", "buyer_user_id", "amount")
-
-
-def _purchase(values: dict) -> wallet.Purchase:
-    given = {field: str(values[field]) for field in FIELDS if values.get(field) not in (None, "")}
-    return wallet.Purchase(**given)
-
 
 @csrf_exempt
 @require_POST
@@ -32,7 +25,7 @@ def pay(request: HttpRequest) -> JsonResponse:
     except ValueError as error:
         return legacy_error(400, "bad_request", str(error))
     try:
-        return JsonResponse(wallet.receipt(wallet.pay(_purchase(values))))
+        return JsonResponse(wallet.receipt(wallet.pay(wallet.purchase_of(values))))
     except ApiError as error:
         return legacy_error(error.status, error.code, error.message)
 
@@ -54,7 +47,7 @@ def page(request: HttpRequest) -> HttpResponse:
         user_id, _, external_pos_id = values.pop("pos", "").partition("/")
         values |= {"user_id": user_id, "external_pos_id": external_pos_id}
         try:
-            context["receipt"] = wallet.receipt(wallet.pay(_purchase(values)))
+            context["receipt"] = wallet.receipt(wallet.pay(wallet.purchase_of(values)))
         except ApiError as error:
             context["error"] = error
             status = error.status

@@ -7,14 +7,14 @@ from tests.factories import make_member, make_user
 
 
 @override_settings(API_THROTTLE_RATE="3/min")
-def test_each_token_has_its_own_request_budget(tenant_a):
-    first, second = api_client(issue_token(tenant_a)), api_client(issue_token(tenant_a))
+def test_each_app_has_its_own_request_budget(tenant_a):
+    first, second = api_client(issue_token(tenant_a)), api_client(issue_token(tenant_a))  # 2 apps
 
     statuses = [first.get("/api/v1/tenant").status_code for _ in range(4)]
     throttled = first.get("/api/v1/tenant")
 
     assert statuses == [200, 200, 200, 429]
-    assert throttled.json()["code"] == "throttled"
+    assert throttled.json()["code"] == "rate_limited"
     assert int(throttled.headers["Retry-After"]) > 0
     assert second.get("/api/v1/tenant").status_code == 200
 

@@ -1,5 +1,6 @@
 """Bad input on every route of the partner API that takes a body: invalid JSON, a body larger than
-the platform accepts, a body that is not an object, and a wrong content type. Each gets a 4xx in
+the platform accepts, a body that is not an object, and a content type other than JSON (forms
+too: the API takes JSON only). Each gets a 4xx in
 the one error format, never a 5xx, and changes nothing.
 
 Routes are read from the API's router, so a route added later is covered.
@@ -15,23 +16,51 @@ from orders.models import Order
 from partners.models import WebhookEndpoint
 from pos.models import PointOfSale, Store
 from tenants.scope import tenant_scope
-from tests.factories import make_order, make_pos, make_webhook_endpoint
+from tests.factories import make_order, make_pos, make_webhook_delivery, make_webhook_endpoint
 
 WRITE_METHODS = ("post", "put", "patch")
 # Actions that read no body: whatever JSON they get, they do what their URL says.
-BODYLESS_ACTIONS = ("-cancel", "-resync", "-rotate-secret", "-test")
+BODYLESS_ACTIONS = (
+    "-cancel",
+    "-resync",
+    "-rotate-secret",
+    "-test",
+    "-redeliver",
+    "-pay",
+    "-expire",
+)
+
+
+def _own_endpoint(tenant):
+    """An endpoint of the token's app: its own."""
+    return make_webhook_endpoint(
+        tenant, application=Application.objects.get(partner_grants__tenant=tenant)
+    )
+
+
+def _open_order(tenant):
+    return make_order(tenant, qr_data="00020101021243650016COM.MERCADOLIBRE")
+
+
 OWN_OBJECTS = {
-    "order": lambda tenant: make_order(tenant, qr_data="00020101021243650016COM.MERCADOLIBRE"),
+    "order": _open_order,
+    "sandbox-order": _open_order,
     "store": lambda tenant: make_pos(tenant).store,
     "pos": make_pos,
-    "webhook-endpoint": lambda tenant: make_webhook_endpoint(  # of the token's app: its own
-        tenant, application=Application.objects.get(partner_grants__tenant=tenant)
-    ),
+    "webhook-endpoint": _own_endpoint,
+    "webhook-delivery": lambda tenant: make_webhook_delivery(tenant, _own_endpoint(tenant)),
 }
 BAD_BODIES = {
     "invalid JSON": ('{"total_amount": "10.00",', "application/json", 400),
     "JSON that is not an object": ('["total_amount"]', "application/json", 400),
     "not JSON at all": ("total_amount=10.00", "text/plain", 415),
+    # The API takes JSON only: a form is refused, not read.
+    "a form": ("total_amount=10.00", "application/x-www-form-urlencoded", 415),
+    "a multipart form": (
+        '--B\r\nContent-Disposition: form-data; name="total_amount"\r\n\r\n10.00\r\n--B--\r\n',
+        "multipart/form-data; boundary=B",
+        415,
+    ),
     "too large": (
         '{"x": "' + "a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + '"}',
         "application/json",

@@ -15,12 +15,21 @@ from django.urls import URLPattern, reverse
 from oauth2_provider.models import Application
 
 from merchant_platform.api_urls import router
-from orders.models import Order
-from partners.models import WebhookEndpoint
+from orders.models import Order, Payment, Refund
+from partners.models import Event, WebhookDelivery, WebhookEndpoint
 from pos.models import PointOfSale, Store
 from tenants.scope import tenant_scope
 from tests.api.conftest import ALL_SCOPES, api_client, issue_token
-from tests.factories import make_member, make_order, make_pos, make_webhook_endpoint
+from tests.factories import (
+    make_event,
+    make_member,
+    make_order,
+    make_payment,
+    make_pos,
+    make_refund,
+    make_webhook_delivery,
+    make_webhook_endpoint,
+)
 
 # How to make tenant B's object for each basename, and the value its URL names it by.
 B_OBJECTS: dict[str, Callable] = {
@@ -28,8 +37,25 @@ B_OBJECTS: dict[str, Callable] = {
     "store": lambda tenant: make_pos(tenant).store,
     "pos": lambda tenant: make_pos(tenant, qr_code="00020101021243650016COM.MERCADOLIBRE"),
     "webhook-endpoint": make_webhook_endpoint,
+    "webhook-delivery": make_webhook_delivery,
+    "event": make_event,
+    "payment": make_payment,
+    "refund": make_refund,
+    "sandbox-order": make_order,
 }
-MODELS = {"order": Order, "store": Store, "pos": PointOfSale, "webhook-endpoint": WebhookEndpoint}
+MODELS = {
+    "order": Order,
+    "store": Store,
+    "pos": PointOfSale,
+    "webhook-endpoint": WebhookEndpoint,
+    "webhook-delivery": WebhookDelivery,
+    "event": Event,
+    "payment": Payment,
+    "refund": Refund,
+    "sandbox-order": Order,
+}
+# Named in the API by their uid (as "uid" for orders, as "id" for events).
+BY_UID = {"order", "event", "payment", "refund", "sandbox-order"}
 READ_ONLY_SCOPES = frozenset(scope for scope in ALL_SCOPES if scope.endswith(":read"))
 
 
@@ -143,4 +169,4 @@ def _id_field(basename: str) -> str:
 
 
 def _public_id(basename: str, obj) -> str:
-    return str(obj.uid if basename == "order" else obj.pk)
+    return str(obj.uid if basename in BY_UID else obj.pk)

@@ -31,9 +31,11 @@ from orders.errors import (
 )
 from partners.errors import exception_handler
 from partners.models import PartnerGrant
-from partners.rest import PermissionDeniedWithCode
+from partners.oauth import TOKEN_EXPIRED
+from partners.rest import PermissionDeniedWithCode, RateLimited
 from partners.schema import ERROR_RESPONSES
 from partners.scopes import SCOPES
+from partners.versions import InvalidApiVersion
 from tenants.scope import tenant_scope
 from tenants.services import NotConnected
 from tests.browser import chromium  # noqa: F401 (fixture)
@@ -100,8 +102,8 @@ def test_oauth2_offers_authorization_code_and_client_credentials_with_every_scop
 
 def test_every_operation_requires_the_scope_its_view_declares(schema):
     for path, method, operation in operations(schema):
-        if path == "/api/v1/tenant":
-            continue  # any token may ask whom it acts for
+        if path == "/api/v1/tenant" or path.startswith("/api/v1/events"):
+            continue  # any token may ask whom it acts for, and list the events its scopes show
         oauth2 = [r["oauth2"] for r in operation["security"] if "oauth2" in r]
         assert len(oauth2) == 1, (method, path, operation["security"])
         assert len(oauth2[0]) == 1, (method, path, operation["security"])
@@ -130,7 +132,9 @@ def test_every_operation_documents_the_errors_it_can_give(schema):
             assert {"400", "415"} <= set(responses), where
         if method != "get":
             assert {"400", "409"} <= set(responses), where
-        reaches_mercadopago = method != "get" and not path.startswith("/api/v1/webhook-endpoints")
+        reaches_mercadopago = method != "get" and not path.startswith(
+            ("/api/v1/webhook-endpoints", "/api/v1/webhook-deliveries")
+        )
         assert ({"422", "503"} <= set(responses)) == reaches_mercadopago, where
         if any(p["name"] == "cursor" for p in operation.get("parameters", [])):
             assert {"400", "404"} <= set(responses), where  # filters and an invalid cursor
@@ -147,7 +151,7 @@ def test_error_responses_share_one_error_schema_with_examples(schema):
         for example in content["examples"].values():
             _validate_error(schema, example["value"])
     responses = schema["components"]["responses"]
-    assert "Retry-After" in responses["Throttled"]["headers"]
+    assert {"Retry-After", "RateLimit-Reset"} <= set(responses["RateLimited"]["headers"])
     assert "WWW-Authenticate" in responses["Unauthenticated"]["headers"]
     examples = responses["ValidationError"]["content"]["application/json"]["examples"]
     assert all("fields" in example["value"] for example in examples.values())
@@ -180,6 +184,9 @@ ERRORS = [
     exceptions.NotFound("Invalid cursor"),
     exceptions.UnsupportedMediaType("text/plain"),
     exceptions.Throttled(wait=3),
+    RateLimited(wait=3),
+    exceptions.AuthenticationFailed(TOKEN_EXPIRED.message, code=TOKEN_EXPIRED.code),
+    InvalidApiVersion("2020-01-01"),
 ]
 
 

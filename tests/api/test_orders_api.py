@@ -477,7 +477,8 @@ def test_a_token_without_the_scope_is_403(seller, pos, scopes, method, path):
     order = make_order(seller, pos)
     client = api_client(issue_token(seller, frozenset(scopes)))
 
-    response = getattr(client, method)(path.replace("UID", str(order.uid)))
+    json_body = {"content_type": "application/json"} if method == "post" else {}
+    response = getattr(client, method)(path.replace("UID", str(order.uid)), **json_body)
 
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"

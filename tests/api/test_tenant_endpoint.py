@@ -34,7 +34,7 @@ def test_a_suspended_seller_is_401(tenant_a, token_a):
     response = api_client(token_a).get("/api/v1/tenant")
 
     assert response.status_code == 401
-    assert response.json()["code"] == "authentication_failed"
+    assert response.json()["code"] == "seller_suspended"
 
 
 def test_client_credentials_cannot_ask_for_more_than_the_installation_granted(tenant_a):

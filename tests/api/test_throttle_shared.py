@@ -1,4 +1,4 @@
-"""The partner API's throttle counts atomically in the shared cache: requests of one token that
+"""The partner API's throttle counts atomically in the shared cache: requests of one grant that
 run at once, in several threads (or processes) sharing Redis, never get past the rate."""
 
 import threading
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_a_tokens_concurrent_requests_never_get_past_its_rate():
+def test_a_grants_concurrent_requests_never_get_past_its_rate():
     redis_cache = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -30,7 +30,7 @@ def test_a_tokens_concurrent_requests_never_get_past_its_rate():
             "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
         }
     }
-    request = SimpleNamespace(auth=AccessToken(token_checksum="a" * 64))
+    request = SimpleNamespace(auth=AccessToken(), partner_grant=SimpleNamespace(pk=1))
     start = threading.Barrier(8)
 
     def send_many(_thread: int) -> int:

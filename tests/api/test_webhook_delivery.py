@@ -147,7 +147,9 @@ def test_an_endpoint_that_always_fails_ends_failed_after_the_last_attempt(
     partner = partner_client(tenant_a)
     endpoint = register(partner, f"{receiver.url}/down", ["order.created"])
 
-    answer = partner.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/test")
+    answer = partner.post(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}/test", content_type="application/json"
+    )
     real_worker.wait_until(settled(tenant_a))
 
     assert answer.status_code == 202
@@ -162,7 +164,9 @@ def test_the_test_event_is_delivered_signed_at_once(eager_celery, tenant_a, rece
     partner = partner_client(tenant_a)
     endpoint = register(partner, f"{receiver.url}/hooks", ["order.processed"])
 
-    answer = partner.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/test")
+    answer = partner.post(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}/test", content_type="application/json"
+    )
 
     assert answer.status_code == 202
     assert answer.json()["status"] == "delivered"
@@ -185,7 +189,9 @@ def test_an_unreachable_endpoint_records_the_error_and_eager_celery_waits_for_be
     partner = partner_client(tenant_a)
     endpoint = register(partner, f"http://127.0.0.1:{closed_port}/hooks", ["order.created"])
 
-    answer = partner.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/test")
+    answer = partner.post(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}/test", content_type="application/json"
+    )
 
     assert answer.json()["status"] == "pending"
     assert answer.json()["attempt_count"] == 1  # eager Celery does not chain the retry

@@ -69,8 +69,8 @@ def test_an_app_cannot_see_or_change_another_apps_endpoint_of_the_same_seller(te
         other.api.get(path),
         other.api.put(path, body, content_type="application/json"),
         other.api.patch(path, body, content_type="application/json"),
-        other.api.post(f"{path}/test"),
-        other.api.post(f"{path}/rotate-secret"),
+        other.api.post(f"{path}/test", content_type="application/json"),
+        other.api.post(f"{path}/rotate-secret", content_type="application/json"),
         other.api.get(f"{path}/deliveries"),
         other.api.delete(path),
     ]
@@ -115,7 +115,8 @@ def test_deliveries_need_the_orders_read_scope_too(tenant_a, eager_celery, recei
     reader = install(tenant_a, "webhooks:write", "orders:read")
     endpoints = [register(client, f"{receiver.url}/hooks") for client in (app.api, reader.api)]
     for client, endpoint in zip((app.api, reader.api), endpoints, strict=True):
-        assert client.post(f"{ENDPOINTS}/{endpoint['id']}/test").status_code == 202
+        sent = client.post(f"{ENDPOINTS}/{endpoint['id']}/test", content_type="application/json")
+        assert sent.status_code == 202
 
     refused = app.api.get(f"{ENDPOINTS}/{endpoints[0]['id']}/deliveries")
     allowed = reader.api.get(f"{ENDPOINTS}/{endpoints[1]['id']}/deliveries")

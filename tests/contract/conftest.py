@@ -1,8 +1,9 @@
 """Contract tests: every ``mpapi`` method against the sandbox, over HTTP.
 
-``mp`` talks to the sandbox in-process through ``httpx.WSGITransport`` (the whole Django stack,
-middleware included, without a socket); ``mp_socket`` talks to it over a real socket (the live
-server), which timeouts need. ``calls`` collects the observer's records of ``mp``.
+``mp`` talks to the sandbox in-process through ``httpx.WSGITransport`` (the sandbox's own WSGI
+application, sandbox/wsgi.py, its middleware included, without a socket); ``mp_socket`` talks to
+it over a real socket (the live server), which timeouts need. ``calls`` collects the observer's
+records of ``mp``.
 """
 
 import httpx
