@@ -21,7 +21,7 @@ from orders import services
 from orders.api import UID_PATTERN, PaymentSerializer, RefundAmountSerializer, RefundSerializer
 from orders.models import Order, Payment, Refund
 from partners.idempotency import idempotent
-from partners.input import AwareIsoDateTimeFilter
+from partners.input import period_filters
 from partners.rest import NewestFirstPagination, TenantAPIMixin
 from tenants.roles import Capability
 
@@ -123,16 +123,7 @@ class RefundCreateSerializer(RefundAmountSerializer):
 class PaymentFilter(filters.FilterSet):
     order = filters.UUIDFilter(field_name="order__uid", help_text="Payments of this order (id).")
     status = filters.CharFilter(help_text="Mercado Pago's status of the payment (approved...).")
-    approved_after = AwareIsoDateTimeFilter(
-        field_name="approved_at",
-        lookup_expr="gte",
-        help_text="Approved at or after this ISO 8601 date and time, with its UTC offset.",
-    )
-    approved_before = AwareIsoDateTimeFilter(
-        field_name="approved_at",
-        lookup_expr="lt",
-        help_text="Approved before this ISO 8601 date and time, with its UTC offset.",
-    )
+    approved_after, approved_before = period_filters("approved_at", "Approved")
 
     class Meta:
         model = Payment
@@ -145,16 +136,7 @@ class RefundFilter(filters.FilterSet):
         field_name="payment__uid", help_text="Refunds of this payment (id)."
     )
     status = filters.ChoiceFilter(choices=Refund.Status.choices)
-    created_after = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        help_text="Created at or after this ISO 8601 date and time, with its UTC offset.",
-    )
-    created_before = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="lt",
-        help_text="Created before this ISO 8601 date and time, with its UTC offset.",
-    )
+    created_after, created_before = period_filters("created_at", "Created")
 
     class Meta:
         model = Refund

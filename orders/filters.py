@@ -7,7 +7,7 @@ from django_filters import rest_framework as filters
 
 from orders import metadata
 from orders.models import Api, Mode, Order, Status
-from partners.input import AwareIsoDateTimeFilter
+from partners.input import period_filters
 
 
 class IdFilter(filters.NumberFilter):
@@ -26,16 +26,7 @@ class OrderFilter(filters.FilterSet):
     pos = IdFilter(field_name="pos", help_text="Orders of this point of sale (its id).")
     store = IdFilter(field_name="pos__store", help_text="Orders of this store (its id).")
     external_reference = filters.CharFilter(help_text="Your reference of the order.")
-    created_after = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        help_text="Created at or after this ISO 8601 date and time, with its UTC offset.",
-    )
-    created_before = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="lt",
-        help_text="Created before this ISO 8601 date and time, with its UTC offset.",
-    )
+    created_after, created_before = period_filters("created_at", "Created")
 
     # ``metadata[key]=value``, any number of pairs (all must hold); the strict query check
     # (``partners.input``) takes the parameters this pattern matches.

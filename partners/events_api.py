@@ -28,7 +28,7 @@ from orders.filters import IdFilter
 from partners import webhooks
 from partners.api import WebhookDeliverySerializer, require_deliveries_scope
 from partners.idempotency import idempotent
-from partners.input import AwareIsoDateTimeFilter, NoBody
+from partners.input import NoBody, period_filters
 from partners.models import SUBSCRIBABLE_EVENTS, Event, WebhookDelivery
 from partners.rest import NewestFirstPagination, TenantAPIMixin, is_token_request
 from partners.scopes import event_kind, may_read_event
@@ -83,16 +83,7 @@ class EventFilter(filters.FilterSet):
     type = EventTypesFilter(
         help_text="Events of these types, comma-separated; `order.*` names every type of a kind."
     )
-    created_after = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        help_text="Created at or after this ISO 8601 date and time, with its UTC offset.",
-    )
-    created_before = AwareIsoDateTimeFilter(
-        field_name="created_at",
-        lookup_expr="lt",
-        help_text="Created before this ISO 8601 date and time, with its UTC offset.",
-    )
+    created_after, created_before = period_filters("created_at", "Created")
     order = filters.ChoiceFilter(
         choices=[("newest", "Newest first"), ("oldest", "Oldest first")],
         method="ordered",

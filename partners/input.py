@@ -112,6 +112,24 @@ class AwareIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = AwareIsoDateTimeFormField
 
 
+def period_filters(
+    field_name: str, label: str
+) -> tuple[AwareIsoDateTimeFilter, AwareIsoDateTimeFilter]:
+    """The ``<x>_after`` (included) and ``<x>_before`` filters of the instant ``field_name``;
+    ``label`` starts their help (``Created``)."""
+    help_text = "{} {} this ISO 8601 date and time, with its UTC offset."
+    return (
+        AwareIsoDateTimeFilter(
+            field_name=field_name,
+            lookup_expr="gte",
+            help_text=help_text.format(label, "at or after"),
+        ),
+        AwareIsoDateTimeFilter(
+            field_name=field_name, lookup_expr="lt", help_text=help_text.format(label, "before")
+        ),
+    )
+
+
 def check_query(query: QueryDict, *, allowed: Iterable[str]) -> None:
     """Raise a ``ValidationError`` naming each parameter of ``query`` not ``allowed``
     (``unknown_field``) or given more than once (``repeated``)."""

@@ -12,6 +12,7 @@ from merchant_platform.settings import (
     CELERY_BROKER_URL,
     DATABASES,
     MIDDLEWARE,
+    SILENCED_SYSTEM_CHECKS,
     STORAGES,
 )
 
@@ -29,8 +30,10 @@ CELERY_BEAT_SCHEDULE["sandbox-deliver-due"] = {"task": "sandbox.deliver_due", "s
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The suite stands in for production (DEBUG off) with the sandbox's public identity, on plain
 # HTTP and a per-process cache: the startup refusal (merchant_platform/startup.py) of its Celery
-# workers would stop them. The checks' own tests override this list with an empty one.
+# workers would stop them. The checks' own tests put back the project's list (PROJECT_SILENCED).
+PROJECT_SILENCED = SILENCED_SYSTEM_CHECKS
 SILENCED_SYSTEM_CHECKS = [
+    *PROJECT_SILENCED,
     "merchant_platform.E001",  # the public development SECRET_KEY
     "merchant_platform.E002",  # the MERCADOPAGO_* values: the sandbox's stand in
     "merchant_platform.E009",  # SITE_URL on http://

@@ -9,6 +9,8 @@ from django.test import Client
 from partners import scopes
 from partners.services import install_application
 from tenants.models import Tenant
+from tests.factories import make_connected_tenant
+from tests.orders.conftest import synced_pos
 
 ALL_SCOPES = frozenset(scopes.SCOPES)
 
@@ -41,3 +43,21 @@ def token_a(tenant_a) -> str:
 @pytest.fixture
 def api_a(token_a) -> Client:
     return api_client(token_a)
+
+
+@pytest.fixture
+def seller(db) -> Tenant:
+    """A seller connected to the sandbox's test seller."""
+    return make_connected_tenant("Parrilla", site="MLA")
+
+
+@pytest.fixture
+def pos(seller):
+    """A POS of ``seller``, synced with the sandbox."""
+    return synced_pos(seller)
+
+
+@pytest.fixture
+def partner(seller) -> Client:
+    """A partner app with every scope on ``seller``."""
+    return api_client(issue_token(seller))

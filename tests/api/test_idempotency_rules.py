@@ -20,30 +20,13 @@ from partners.models import IdempotentRequest, WebhookDelivery, WebhookEndpoint
 from pos.models import Store
 from sandbox import models as sandbox_models
 from tenants.scope import tenant_scope
-from tests.api.conftest import api_client, issue_token
-from tests.factories import make_connected_tenant
-from tests.orders.conftest import pay, synced_pos
+from tests.orders.conftest import pay
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 ORDERS = "/api/v1/orders"
 ENDPOINTS = "/api/v1/webhook-endpoints"
 HOOK_URL = "https://partner.example.com/hooks"
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller) -> Client:
-    return api_client(issue_token(seller))
 
 
 def post(client: Client, path: str, body: dict | None = None, *, key: str):

@@ -8,25 +8,9 @@ from orders.models import Order
 from tenants.scope import tenant_scope
 from tests.api.conftest import api_client, issue_token
 from tests.api.paid_orders import ORDERS, create, local, post
-from tests.factories import make_connected_tenant, make_order
-from tests.orders.conftest import synced_pos
+from tests.factories import make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller):
-    return api_client(issue_token(seller))
 
 
 def test_metadata_is_kept_and_returned(partner, seller, pos):

@@ -25,9 +25,9 @@ from orders.models import Order, OrderItem, Refund
 from sandbox import models as sandbox_models
 from tenants.scope import tenant_scope
 from tests.api.conftest import api_client, issue_token
-from tests.factories import make_connected_tenant, make_member, make_order, make_payment, make_pos
+from tests.factories import make_member, make_order, make_payment, make_pos
 from tests.faults import set_faults
-from tests.orders.conftest import pay, synced_pos
+from tests.orders.conftest import pay
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -39,23 +39,6 @@ ITEMS = [
 COMBINATIONS = [
     (api, mode) for api in ("v1", "instore") for mode in ("dynamic", "hybrid", "static")
 ]
-
-
-@pytest.fixture
-def seller(db):
-    """A seller connected to the sandbox's test seller."""
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller) -> Client:
-    """A partner app with every scope on ``seller``."""
-    return api_client(issue_token(seller))
 
 
 def post(client: Client, path: str, body: dict | None = None, **headers: str):

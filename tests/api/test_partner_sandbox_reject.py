@@ -8,30 +8,12 @@ import pytest
 from partners.models import Event
 from sandbox import models as sandbox_models
 from tenants.scope import tenant_scope
-from tests.api.conftest import api_client, issue_token
 from tests.api.paid_orders import create, local, post
-from tests.factories import make_connected_tenant
-from tests.orders.conftest import synced_pos
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 SANDBOX = "/api/v1/sandbox/orders"
 DECLINED = "cc_rejected_insufficient_amount"
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller):
-    return api_client(issue_token(seller))
 
 
 def event_types(seller) -> list[str]:

@@ -9,29 +9,12 @@ from orders.models import Payment, Refund
 from tenants.scope import tenant_scope
 from tests.api.conftest import api_client, issue_token
 from tests.api.paid_orders import ORDERS, local, paid, post
-from tests.factories import make_connected_tenant
 from tests.faults import set_faults
-from tests.orders.conftest import synced_pos
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 PAYMENTS = "/api/v1/payments"
 REFUNDS = "/api/v1/refunds"
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller):
-    return api_client(issue_token(seller))
 
 
 def refund(partner, body: dict, **headers: str) -> dict:

@@ -13,31 +13,13 @@ from partners.models import Event
 from sandbox import lifecycle
 from sandbox import models as sandbox_models
 from tenants.scope import tenant_scope
-from tests.api.conftest import api_client, issue_token
 from tests.api.paid_orders import local, paid, post
-from tests.factories import make_connected_tenant
 from tests.faults import set_faults
-from tests.orders.conftest import synced_pos
 from tests.orders.test_refund_processing import settle
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 REFUNDS = "/api/v1/refunds"
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller):
-    return api_client(issue_token(seller))
 
 
 def events_since(seller, last: int = 0) -> list[Event]:

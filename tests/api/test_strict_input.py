@@ -19,10 +19,8 @@ from orders.models import Order
 from partners.models import WebhookEndpoint
 from pos.models import PointOfSale, Store
 from tenants.scope import tenant_scope
-from tests.api.conftest import api_client, issue_token
 from tests.api.test_bad_input import OWN_OBJECTS, ROUTES, _url
-from tests.factories import make_connected_tenant, make_member, make_order
-from tests.orders.conftest import synced_pos
+from tests.factories import make_member, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -34,21 +32,6 @@ LISTS = [
     for pattern in router.urls
     if pattern.callback.actions.get("get") == "list"
 ]
-
-
-@pytest.fixture
-def seller(db):
-    return make_connected_tenant("Parrilla", site="MLA")
-
-
-@pytest.fixture
-def pos(seller):
-    return synced_pos(seller)
-
-
-@pytest.fixture
-def partner(seller) -> Client:
-    return api_client(issue_token(seller))
 
 
 def send(client: Client, method: str, path: str, body: object) -> object:

@@ -48,9 +48,10 @@ def install(tenant, *scopes: str) -> App:
 
 
 def register(client: Client, url: str = URL) -> dict:
+    """Register ``url`` for an event any token may receive (order events need orders:read)."""
     response = client.post(
         ENDPOINTS,
-        json.dumps({"url": url, "events": ["order.created"]}),
+        json.dumps({"url": url, "events": ["seller.connection_changed"]}),
         content_type="application/json",
     )
     assert response.status_code == 201, response.content

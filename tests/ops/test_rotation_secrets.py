@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
@@ -124,7 +125,7 @@ def _user():
     return get_user_model()(**USER)
 
 
-PRODUCTION_LIKE = {"DEBUG": False, "SILENCED_SYSTEM_CHECKS": []}
+PRODUCTION_LIKE = {"DEBUG": False, "SILENCED_SYSTEM_CHECKS": settings.PROJECT_SILENCED}
 
 
 def _ids(**overrides) -> set[str]:
