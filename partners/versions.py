@@ -24,7 +24,8 @@ class InvalidApiVersion(exceptions.APIException):
     default_code = "invalid_api_version"
 
     def __init__(self, value: str) -> None:
-        message = f"Unknown API version {value!r}: use one of {', '.join(VERSIONS)}."
+        shown = value if len(value) <= 40 else f"{value[:40]}…"  # a header may be kilobytes long
+        message = f"Unknown API version {shown!r}: use one of {', '.join(VERSIONS)}."
         super().__init__(message, code=self.default_code)
         self.fields = {HEADER: [{"code": "invalid_choice", "message": message}]}
 

@@ -96,3 +96,11 @@ def test_every_error_under_api_v1_names_the_version(api_a, method, path, token, 
 
 def test_pages_outside_the_api_name_no_version(db):
     assert "Api-Version" not in Client().get("/healthz")
+
+
+def test_a_huge_unknown_version_is_refused_without_echoing_it_whole(tenant_a):
+    answer = Client().get("/api/v1/tenant", headers={"Api-Version": "9" * 5000})
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_api_version"
+    assert len(answer.json()["message"]) < 200
