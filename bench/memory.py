@@ -48,8 +48,8 @@ from servers import (
     free_port,
     memory_kib,
     recreate_database,
-    redis_client,
     setup_django,
+    wait_for_processing,
 )
 
 DATABASE = "bench_memory"
@@ -189,24 +189,7 @@ class Load:
 def wait_until_processed(expected: int, timeout: float) -> float:
     """Wait until ``expected`` orders are processed, no notification waits for processing and
     Celery holds no message (queued, or reserved and not yet acknowledged); the seconds."""
-    from orders.models import Notification, Order, Status
-    from tenants.scope import cross_tenant_scope
-
-    started = time.monotonic()
-    queue = redis_client(REDIS_DB)
-    waiting = (Notification.Status.RECEIVED, Notification.Status.QUEUED)
-    while time.monotonic() - started < timeout:
-        with cross_tenant_scope():
-            processed = Order.objects.filter(status=Status.PROCESSED).count()
-        if (
-            processed >= expected
-            and not Notification.objects.filter(status__in=waiting).exists()
-            and queue.llen("celery") == 0
-            and queue.hlen("unacked") == 0
-        ):
-            return time.monotonic() - started
-        time.sleep(1)
-    raise SystemExit(f"only {processed} of {expected} orders processed after {timeout:.0f} s")
+    return wait_for_processing(expected, REDIS_DB, timeout)
 
 
 def wait_for_pool(celery_main: int, concurrency: int, timeout: float = 120) -> None:

@@ -147,7 +147,9 @@ class Processes:
         wait_until_listening(env["SITE_URL"], process)
         return process
 
-    def celery_worker(self, env: dict[str, str], *, concurrency: int) -> subprocess.Popen:
+    def celery_worker(
+        self, env: dict[str, str], *, concurrency: int, name: str = "celery"
+    ) -> subprocess.Popen:
         command = [
             str(VENV_BIN / "celery"),
             "-A",
@@ -160,7 +162,14 @@ class Processes:
             "--without-mingle",
             "--without-heartbeat",
         ]
-        return self.start("celery", command, env)
+        return self.start(name, command, env)
+
+    def deployed(self, name: str, script: str, env: dict[str, str], *args: str) -> subprocess.Popen:
+        """``deploy/<script>`` (with ``args``) as production runs it, on this venv's Python."""
+        path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        return self.start(
+            name, ["bash", str(ROOT / "deploy" / script), *args], env | {"PATH": path}
+        )
 
 
 def _exit_on_sigterm(signum, frame) -> None:
@@ -282,3 +291,85 @@ class CpuMeter:
             if not baseline:
                 self.total += max(now - self.last.get(pid, 0.0), 0.0)
             self.last[pid] = now
+
+
+def descendants(pid: int) -> list[int]:
+    """The living processes under ``pid``: children (of any of its threads), theirs, and so on."""
+    found, waiting = [], [pid]
+    while waiting:
+        parent = waiting.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                found_here = [int(child) for child in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            found += found_here
+            waiting += found_here
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and of every process under it, in seconds, those that
+    ended included (a parent's ``cutime``/``cstime`` holds the children it waited for): two
+    readings' difference is what the tree used between them, however its workers came and went."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
+def database_backends_excluding(database: str, application_name: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving ``database``, except those of connections
+    named ``application_name`` (a benchmark's own, so that its queries are not counted)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND application_name <> %s",
+            [database, application_name],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def wait_for_processing(expected: int, redis_db: int, timeout: float) -> float:
+    """Wait until ``expected`` orders are processed, no notification waits for processing (nor
+    for the relay) and Celery, on ``redis_db``, holds no message; the seconds it took."""
+    from orders.models import Notification, Order, Status
+    from tenants.scope import cross_tenant_scope
+
+    started = time.monotonic()
+    queue = redis_client(redis_db)
+    waiting = (Notification.Status.RECEIVED, Notification.Status.QUEUED)
+    processed = 0
+    while time.monotonic() - started < timeout:
+        with cross_tenant_scope():
+            processed = Order.objects.filter(status=Status.PROCESSED).count()
+        if (
+            processed >= expected
+            and not Notification.objects.filter(status__in=waiting).exists()
+            and queue.llen("celery") == 0
+            and queue.hlen("unacked") == 0
+        ):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise SystemExit(f"only {processed} of {expected} orders processed after {timeout:.0f} s")
+
+
+def versions() -> str:
+    """The machine and the versions of what the benchmarks run, as a report's sentence."""
+    import platform
+    from importlib.metadata import version
+
+    names = ("django", "gunicorn", "celery", "kombu", "psycopg", "httpx", "uvicorn")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}; Python "
+        f"{platform.python_version()}, "
+        + ", ".join(f"{name} {version(name)}" for name in names)
+        + "."
+    )

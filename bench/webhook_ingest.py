@@ -4,29 +4,35 @@ Run: ``.venv/bin/python bench/webhook_ingest.py [--seconds N --connections C --r
 --workers 2,5]`` (needs ``wrk``: ``apt-get install -y wrk``; PostgreSQL and Redis on 127.0.0.1).
 
 It recreates the PostgreSQL database ``bench_webhooks`` (migrated; a seller connected with the
-sandbox's seller token), starts gunicorn on a free loopback port (sync workers: 2, then
-docs/deploy.md's ``2 x cores + 1``, one gunicorn after the other) with the project's WSGI app and
+sandbox's seller token) and, for each worker count (sync workers: 2, then docs/deploy.md's
+``2 x cores + 1``), starts two gunicorns on free loopback ports with the project's WSGI app and
 the production settings (DEBUG off, ``bench/server_settings.py``: the product's URLs plus the bare
 view ``POST /bench/bare/``), persistent database connections (``CONN_MAX_AGE=60``) and Celery's
-broker on Redis (database 7): the webhook view stores the inbox row and enqueues its task, as in
-production. No Celery worker runs, so the queue keeps one message per enqueued task, counted at
-the end.
+broker on Redis (database 10). The first has ``NOTIFICATIONS_RELAY`` off: the webhook view stores
+the inbox row and publishes its task (*enqueue*). The second has it on, with the relay process
+(``manage.py run_notification_relay``) running: the view only stores the row and the relay,
+woken by ``NOTIFY``, publishes its task (*relay*). No Celery worker runs, so the queue keeps
+every published task, read at the end.
 
 Requests are signed in advance (the sandbox's webhook secret; ``ts`` a few seconds before they
 are sent, well inside the 300 s tolerance) and each is sent exactly once by ``wrk``
 (``bench/webhook_ingest.lua``): 80 % v1 ``order`` webhooks, 5 % legacy IPN ``merchant_order``,
 5 % IPN ``payment``, each with its own ``x-request-id``, and 10 % exact copies (same request id,
 same signature) of a request sent shortly before. The bare view gets the same requests. After a
-warm-up, each round runs the bare view then the ingest for ``--seconds`` each; rates are compared
-within a round, and the CPU time of gunicorn's workers and of their PostgreSQL backends is
-counted per answer. Afterwards the inbox is checked against wrk's answers: every notification
-answered 2xx is stored once, duplicates are not stored again, and the queue holds one task per
-row. Then, in-process, it counts SQL statements per request and times the ingest's pieces (CPU).
+warm-up, each round runs the bare view, the ingest with *enqueue* and the ingest with *relay* for
+``--seconds`` each; rates are compared within a round, and the CPU time of gunicorn's workers, of
+the relay and of their PostgreSQL backends is counted per answer. Afterwards the inbox is checked
+against wrk's answers: every notification answered 2xx is stored once, duplicates are not stored
+again, every row has its task in the queue and the relay left none behind; the relay's delay
+(the row stored to its task published) is read from the rows, under load and for webhooks sent
+one at a time. Then, in-process, it counts SQL statements per request and times the ingest's
+pieces (CPU).
 It prints the figures and writes them to ``bench/reports/webhook_ingest.md``, keeping what
 follows the report's ``<!-- notes -->`` line.
 """
 
 import argparse
+import base64
 import json
 import math
 import os
@@ -36,6 +42,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -60,11 +67,13 @@ from servers import (
 )
 
 DATABASE = "bench_webhooks"
-REDIS_DB = 7
+REDIS_DB = 10  # the other benchmarks use 6 to 9
 REPORT = ROOT / "bench" / "reports" / "webhook_ingest.md"
 LUA = ROOT / "bench" / "webhook_ingest.lua"
 WEBHOOK = "/webhooks/mercadopago/"
 BARE = "/bench/bare/"
+MODES = ("enqueue", "relay")  # NOTIFICATIONS_RELAY off, on
+IDLE_PROBES = 50  # webhooks sent one at a time to time the relay's delay without load
 DUPLICATE_SHARE = 0.10
 IPN_SHARE = 0.10  # half merchant_order, half payment
 DUPLICATE_WINDOW = 200  # a duplicate copies one of the last this many requests of its thread
@@ -92,7 +101,7 @@ class Notification:
 class Phase:
     """One wrk run: its figures and, per thread, what it sent and what came back."""
 
-    target: str  # bare | ingest
+    target: str  # bare | enqueue | relay
     requests: int
     seconds: float
     p50_ms: float
@@ -106,7 +115,8 @@ class Phase:
     exhausted: bool = False
     workers: int = 0
     web_cpu_s: float = 0.0  # gunicorn's workers
-    database_cpu_s: float = 0.0  # their PostgreSQL backends
+    database_cpu_s: float = 0.0  # their PostgreSQL backends (and the relay's)
+    relay_cpu_s: float = 0.0  # the relay process
 
     @property
     def rps(self) -> float:
@@ -120,6 +130,10 @@ class Phase:
     @property
     def database_cpu_ms(self) -> float:
         return self.database_cpu_s * 1000 / max(self.answers, 1)
+
+    @property
+    def relay_cpu_ms(self) -> float:
+        return self.relay_cpu_s * 1000 / max(self.answers, 1)
 
     @property
     def answers(self) -> int:
@@ -220,7 +234,7 @@ def run_wrk(
     base_url: str, target: str, pools: list[list[Notification]], seconds: float, connections: int
 ) -> Phase:
     """Send each thread's pool (to the webhook, or the bare view) for ``seconds``."""
-    path = WEBHOOK if target == "ingest" else BARE
+    path = BARE if target == "bare" else WEBHOOK
     work = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
     try:
         for number, pool in enumerate(pools):
@@ -258,7 +272,7 @@ def run_wrk(
             for answer in (work / f"answers-{number}.txt").read_text().splitlines():
                 status, _, answered_id = answer.partition("\t")
                 phase.statuses[int(status)] += 1
-                if target == "ingest" and status.startswith("2") and answered_id:
+                if target != "bare" and status.startswith("2") and answered_id:
                     phase.answered_ids.append(int(answered_id))
         return phase
     finally:
@@ -277,11 +291,33 @@ def prepare_seller(site_url: str):
     return tenant
 
 
-def inbox_check(phases: list[Phase], redis_db: int) -> dict:
-    """What the inbox holds against what wrk sent and was answered, over every ingest phase."""
+def queued_tasks(redis_db: int) -> Counter:
+    """How many ``orders.process_notification`` messages wait in the queue, per inbox id."""
+    tasks: Counter = Counter()
+    for raw in redis_client(redis_db).lrange("celery", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "orders.process_notification":
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            tasks[args[0]] += 1
+    return tasks
+
+
+def wait_for_relay(timeout: float = 60) -> int:
+    """Wait until the relay has published every row stored ``received``; how many are left."""
     from orders.models import Notification as Row
 
-    ingest = [phase for phase in phases if phase.target == "ingest"]
+    deadline = time.monotonic() + timeout
+    while (left := Row.objects.filter(status="received").count()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def inbox_check(phases: list[Phase], redis_db: int) -> dict:
+    """What the inbox holds against what wrk sent and was answered, over every ingest phase,
+    and the tasks the queue holds per row."""
+    from orders.models import Notification as Row
+
+    ingest = [phase for phase in phases if phase.target != "bare"]
     sent = [n for phase in ingest for n in phase.sent]
     sent_ids = {n.request_id for n in sent}
     answered = [pk for phase in ingest for pk in phase.answered_ids]
@@ -290,6 +326,8 @@ def inbox_check(phases: list[Phase], redis_db: int) -> dict:
     by_pk = {pk: request_id for pk, request_id, _status, _kind in rows}
     stored = Counter(request_id for _pk, request_id, _status, _kind in rows)
     answered_distinct = set(answered)
+    tasks = queued_tasks(redis_db)
+    relayed = {pk for phase in ingest if phase.target == "relay" for pk in phase.answered_ids}
     return {
         "requests sent": len(sent),
         "of which exact duplicates": sum(n.duplicate for n in sent),
@@ -297,6 +335,7 @@ def inbox_check(phases: list[Phase], redis_db: int) -> dict:
         "answers": dict(sorted(statuses.items())),
         "2xx answers": len(answered),
         "distinct inbox ids in 2xx answers": len(answered_distinct),
+        "of which answered by the relay mode's server": len(relayed),
         "2xx answers naming a row already answered (duplicates)": len(answered)
         - len(answered_distinct),
         "inbox rows": len(rows),
@@ -312,40 +351,100 @@ def inbox_check(phases: list[Phase], redis_db: int) -> dict:
             by_pk.keys() - answered_distinct
         ),
         "distinct notifications sent but not stored": len(sent_ids - stored.keys()),
-        "tasks in the Redis queue": redis_client(redis_db).llen("celery"),
+        "tasks in the Redis queue": sum(tasks.values()),
+        "rows without a task in the queue": len(by_pk.keys() - tasks.keys()),
+        "tasks naming no row": len(tasks.keys() - by_pk.keys()),
+        "rows with more than one task (a duplicate came while the row waited: queued again)": sum(
+            1 for count in tasks.values() if count > 1
+        ),
     }
 
 
+def relay_delay(answered: list[int]) -> dict[str, float]:
+    """Milliseconds from a row's storing (``received_at``, the web process's clock) to its task
+    published and the row marked queued (``touched_at``, the relay's): p50, p95, max. Rows
+    answered more than once are left out (a duplicate may have handed them back)."""
+    from orders.models import Notification as Row
+
+    once = [pk for pk, count in Counter(answered).items() if count == 1]
+    delays = sorted(
+        (touched - received).total_seconds() * 1000
+        for received, touched in Row.objects.filter(pk__in=once, status="queued").values_list(
+            "received_at", "touched_at"
+        )
+    )
+    if not delays:
+        return {}
+    return {
+        "rows": len(delays),
+        "p50": delays[len(delays) // 2],
+        "p95": delays[min(len(delays) - 1, math.ceil(len(delays) * 0.95) - 1)],
+        "max": delays[-1],
+    }
+
+
+def probe_idle_relay(base_url: str, signer: "Signer") -> Phase:
+    """Send ``IDLE_PROBES`` webhooks one at a time, a little apart (the relay idle between them);
+    what was sent and answered, for the inbox check."""
+    import httpx
+
+    probes = Phase("relay", 0, 1.0, 0, 0, 0, 0, 0)
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        for notification in signer.stream(IDLE_PROBES * 2):
+            if notification.kind != "webhook" or notification.duplicate:
+                continue
+            answer = client.post(
+                f"{WEBHOOK}?{notification.query}",
+                content=notification.body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Request-Id": notification.request_id,
+                    "X-Signature": notification.signature,
+                },
+            )
+            probes.sent.append(notification)
+            probes.statuses[answer.status_code] += 1
+            probes.answered_ids.append(answer.json()["id"])
+            time.sleep(0.05)
+            if len(probes.sent) == IDLE_PROBES:
+                break
+    return probes
+
+
 def queries_per_request(seller) -> dict[str, int]:
-    """SQL statements of one request of each kind, in-process (Django's test client)."""
+    """SQL statements of one request of each kind, in-process (Django's test client), with
+    ``NOTIFICATIONS_RELAY`` off and on."""
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     signer = Signer.of(seller, 7)
     client = Client(HTTP_HOST="127.0.0.1")
-    webhook, ipn = signer.order_webhook(str(int(time.time() * 1000))), signer.ipn("payment")
-    cases = {
-        "bare view": (BARE, webhook),
-        "v1 order webhook": (WEBHOOK, webhook),
-        "its exact duplicate": (WEBHOOK, webhook),
-        "legacy IPN": (WEBHOOK, ipn),
-        "its exact duplicate ": (WEBHOOK, ipn),
-    }
-    counts = {}
-    for name, (path, notification) in cases.items():
-        headers = {"X-Request-Id": notification.request_id}
-        if notification.signature:
-            headers["X-Signature"] = notification.signature
-        with CaptureQueriesContext(connection) as queries:
-            response = client.post(
-                f"{path}?{notification.query}",
-                notification.body,
-                content_type="application/json",
-                headers=headers,
-            )
-        assert response.status_code == 200, response.content
-        counts[name.strip()] = len(queries.captured_queries)
+    counts = {"bare view": 0}
+    for mode in MODES:
+        webhook, ipn = signer.order_webhook(str(int(time.time() * 1000))), signer.ipn("payment")
+        cases = {
+            "v1 order webhook": webhook,
+            "its exact duplicate": webhook,
+            "legacy IPN": ipn,
+            "its exact duplicate ": ipn,
+        }
+        for name, notification in cases.items():
+            headers = {"X-Request-Id": notification.request_id}
+            if notification.signature:
+                headers["X-Signature"] = notification.signature
+            with (
+                override_settings(NOTIFICATIONS_RELAY=mode == "relay"),
+                CaptureQueriesContext(connection) as queries,
+            ):
+                response = client.post(
+                    f"{WEBHOOK}?{notification.query}",
+                    notification.body,
+                    content_type="application/json",
+                    headers=headers,
+                )
+            assert response.status_code == 200, response.content
+            counts[f"{name.strip()} ({mode})"] = len(queries.captured_queries)
     return counts
 
 
@@ -355,9 +454,9 @@ def cpu_breakdown(seller, count: int = 300) -> dict[str, float]:
     median of three batches of ``count``."""
     from urllib.parse import parse_qsl
 
-    from django.test import Client
+    from django.test import Client, override_settings
 
-    from orders import notifications, tasks
+    from orders import notifications, relay, tasks
     from orders.models import Notification as Row
 
     signer = Signer.of(seller, 8)
@@ -388,14 +487,21 @@ def cpu_breakdown(seller, count: int = 300) -> dict[str, float]:
         assert notifications._signature_problem(row) == ""
 
     def insert() -> None:
-        Row.objects.create(kind="webhook", status="queued", request_id=str(uuid.uuid4()))
+        notifications._insert(Row(kind="webhook", status="queued", request_id=str(uuid.uuid4())))
+
+    def post_relayed() -> None:
+        with override_settings(NOTIFICATIONS_RELAY=True):
+            post(WEBHOOK)
 
     pieces = {
         "bare view, whole request": lambda: post(BARE),
-        "webhook view, whole request": lambda: post(WEBHOOK),
+        "webhook view (enqueue), whole request": lambda: post(WEBHOOK),
+        "webhook view (relay), whole request": post_relayed,
         "of which: signature check": check_signature,
-        "of which: the INSERT (ORM and psycopg)": insert,
-        "of which: Celery publish (`delay`)": lambda: tasks.process_notification.delay(0),
+        "of which: the INSERT (one statement, psycopg)": insert,
+        "of which (enqueue only): Celery publish (`delay`)": lambda: (
+            tasks.process_notification.delay(0)
+        ),
     }
     figures = {}
     for name, piece in pieces.items():
@@ -408,6 +514,18 @@ def cpu_breakdown(seller, count: int = 300) -> dict[str, float]:
                 piece()
             batches.append((time.process_time() - started) * 1000 / count)
         figures[name] = statistics.median(batches)
+    relay.drain()  # the rows post_relayed stored: the relay's own cost, measured next
+    batches = []
+    for _ in range(3):
+        with override_settings(NOTIFICATIONS_RELAY=True):
+            for _ in range(count):
+                post(WEBHOOK)
+        started = time.process_time()
+        relayed = relay.drain()
+        batches.append((time.process_time() - started) * 1000 / relayed)
+    figures["relay, per row (claim, publish, mark queued; batches of 500)"] = statistics.median(
+        batches
+    )
     return figures
 
 
@@ -442,8 +560,9 @@ def machine() -> str:
 
 
 def report(
-    configs: dict[int, list[tuple[Phase, Phase]]],
+    configs: dict[int, dict[str, list[tuple[Phase, Phase]]]],
     check: dict,
+    delays: dict[str, dict[str, float]],
     queries: dict,
     breakdown: dict[str, float],
     args,
@@ -455,49 +574,87 @@ def report(
         "",
         "Command: `.venv/bin/python bench/webhook_ingest.py "
         f"--seconds {args.seconds:g} --connections {args.connections} --rounds {args.rounds} "
-        f"--workers {args.workers}`. gunicorn (sync workers) on 127.0.0.1 with the production "
+        f"--workers {args.workers}"
+        + (f" --gunicorn-threads {args.gunicorn_threads}" if args.gunicorn_threads > 1 else "")
+        + "`. gunicorn ("
+        + (
+            "sync workers"
+            if args.gunicorn_threads == 1
+            else f"gthread, {args.gunicorn_threads} threads"
+        )
+        + ") on 127.0.0.1 with the production "
         "settings (DEBUG off, `CONN_MAX_AGE=60`, the sandbox's identity and webhook secret), "
-        f"Celery's broker on Redis (database {REDIS_DB}; no worker runs: the ingest stores the "
-        "row and enqueues its task, as in production); PostgreSQL database "
-        f"`{DATABASE}`. wrk: {args.threads} thread, {args.connections} connections (gunicorn's "
-        f"sync workers close each connection), {args.seconds:g} s per target per round after a "
-        f"{WARM_UP_SECONDS} s warm-up of each, for each worker count. Requests: 80 % v1 `order` "
-        "webhooks (signed), 10 % legacy IPN (`merchant_order`, `payment`), 10 % exact "
-        "duplicates of recent ones (same `x-request-id` and signature); every other request "
-        "has its own `x-request-id`. The bare view (`bench/server_urls.py`, same gunicorn, same "
-        "middleware) gets the same requests. *CPU/req*: CPU time (user + system) of gunicorn's "
-        "workers, and of their PostgreSQL backends, per answer; less sensitive than req/s to "
-        "other load on the machine.",
+        f"Celery's broker on Redis (database {REDIS_DB}; no worker runs); PostgreSQL database "
+        f"`{DATABASE}`. Two ingest modes, each on a gunicorn of its own: *enqueue* "
+        "(`NOTIFICATIONS_RELAY` off: the view stores the row and publishes its task) and *relay* "
+        "(`NOTIFICATIONS_RELAY` on: the view only stores the row; the relay process, woken by "
+        f"`NOTIFY`, publishes the task). wrk: {args.threads} thread, {args.connections} "
+        "connections (one request per connection), "
+        f"{args.seconds:g} s per target per round after a {WARM_UP_SECONDS} s warm-up of each, "
+        "for each worker count. Requests: 80 % v1 `order` webhooks (signed), 10 % legacy IPN "
+        "(`merchant_order`, `payment`), 10 % exact duplicates of recent ones (same "
+        "`x-request-id` and signature); every other request has its own `x-request-id`. The "
+        "bare view (`bench/server_urls.py`, same gunicorn, same middleware) gets the same "
+        "requests. *CPU/req*: CPU time (user + system) per answer of gunicorn's workers, of "
+        "the PostgreSQL backends (the relay's included) and of the relay process; less "
+        "sensitive than req/s to other load on the machine.",
         "",
-        "| workers | round | bare req/s | ingest req/s | ratio | bare p50 / p99 ms "
-        "| ingest p50 / p99 ms | bare CPU/req ms | ingest CPU/req ms (web + db) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| workers | round | enqueue: bare req/s | ingest req/s | ratio | relay: bare req/s "
+        "| ingest req/s | ratio | p50 / p99 ms: bare, enqueue; bare, relay | CPU/req ms: bare "
+        "| enqueue (web + db) | relay (web + db + relay) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
-    for workers, rounds in configs.items():
-        for number, (bare, ingest) in enumerate(rounds, start=1):
+    for workers, modes in configs.items():
+        for number in range(len(modes["relay"])):
+            (bare_e, enqueue), (bare_r, relayed) = modes["enqueue"][number], modes["relay"][number]
             lines.append(
-                f"| {workers} | {number} | {bare.rps:.0f} | {ingest.rps:.0f} "
-                f"| {ingest.rps / bare.rps:.2f} | {bare.p50_ms:.1f} / {bare.p99_ms:.1f} "
-                f"| {ingest.p50_ms:.1f} / {ingest.p99_ms:.1f} | {bare.web_cpu_ms:.2f} "
-                f"| {ingest.web_cpu_ms:.2f} + {ingest.database_cpu_ms:.2f} |"
+                f"| {workers} | {number + 1} | {bare_e.rps:.0f} | {enqueue.rps:.0f} "
+                f"| {enqueue.rps / bare_e.rps:.2f} | {bare_r.rps:.0f} | {relayed.rps:.0f} "
+                f"| {relayed.rps / bare_r.rps:.2f} | {_latency([bare_e])}, {_latency([enqueue])}; "
+                f"{_latency([bare_r])}, {_latency([relayed])} | {_cpu([bare_e, bare_r])} "
+                f"| {_cpu([enqueue])} | {_cpu([relayed])} |"
             )
-        bare_rps = sum(b.requests for b, _ in rounds) / sum(b.seconds for b, _ in rounds)
-        ingest_rps = sum(i.requests for _, i in rounds) / sum(i.seconds for _, i in rounds)
-        median = statistics.median(i.rps / b.rps for b, i in rounds)
+        cells, ratios = [], {}
+        for mode in MODES:
+            rounds = modes[mode]
+            bare = sum(b.requests for b, _ in rounds) / sum(b.seconds for b, _ in rounds)
+            ingest = sum(i.requests for _, i in rounds) / sum(i.seconds for _, i in rounds)
+            median = statistics.median(i.rps / b.rps for b, i in rounds)
+            ratios[mode] = ingest / bare
+            cells += [
+                f"{bare:.0f}",
+                f"{ingest:.0f}",
+                f"**{ingest / bare:.2f}** (median {median:.2f})",
+            ]
+        latencies = "; ".join(
+            f"{_latency(b for b, _ in modes[mode])}, {_latency(i for _, i in modes[mode])}"
+            for mode in MODES
+        )
+        bares = [b for mode in MODES for b, _ in modes[mode]]
         lines.append(
-            f"| {workers} | all | {bare_rps:.0f} | {ingest_rps:.0f} "
-            f"| **{ingest_rps / bare_rps:.2f}** (median of rounds {median:.2f}) "
-            f"| {_latency(b for b, _ in rounds)} | {_latency(i for _, i in rounds)} "
-            f"| {_cpu(b for b, _ in rounds)} | {_cpu(i for _, i in rounds)} |"
+            f"| {workers} | all | {' | '.join(cells)} | {latencies} | {_cpu(bares)} "
+            f"| {_cpu(i for _, i in modes['enqueue'])} | {_cpu(i for _, i in modes['relay'])} |"
         )
         verdicts.append(
-            f"{workers} workers {ingest_rps / bare_rps:.2f} "
-            + ("(met)" if ingest_rps / bare_rps >= TARGET_RATIO else "(not met)")
+            f"{workers} workers {ratios['relay']:.2f} "
+            + ("(met)" if ratios["relay"] >= TARGET_RATIO else "(not met)")
+            + f", against {ratios['enqueue']:.2f} with enqueue"
         )
     lines += [
         "",
-        f"Target ratio ≥ {TARGET_RATIO}: " + "; ".join(verdicts) + ".",
+        f"Target ratio (relay mode) ≥ {TARGET_RATIO}: " + "; ".join(verdicts) + ".",
+        "",
+        "The relay's delay, from a row stored (`received_at`, the web process's clock) to its "
+        "task published and the row marked queued (`touched_at`, the relay's), ms:",
+        "",
+        "| | rows | p50 | p95 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {figures.get('rows', 0)} | {figures.get('p50', 0):.1f} "
+            f"| {figures.get('p95', 0):.1f} | {figures.get('max', 0):.1f} |"
+            for name, figures in delays.items()
+        ),
         "",
         "SQL statements per request (in-process, Django's test client, autocommit; Django's "
         "connection health check adds a `SELECT 1` per request on a reused connection, not "
@@ -530,9 +687,13 @@ def _latency(phases) -> str:
 def _cpu(phases) -> str:
     phases = list(phases)
     answers = sum(p.answers for p in phases)
-    web = sum(p.web_cpu_s for p in phases) * 1000 / answers
-    database = sum(p.database_cpu_s for p in phases) * 1000 / answers
-    return f"{web:.2f}" if database < 0.005 else f"{web:.2f} + {database:.2f}"
+    figures = [
+        sum(getattr(p, name) for p in phases) * 1000 / answers
+        for name in ("web_cpu_s", "database_cpu_s", "relay_cpu_s")
+    ]
+    while len(figures) > 1 and figures[-1] < 0.005:
+        figures.pop()
+    return " + ".join(f"{figure:.2f}" for figure in figures)
 
 
 def check_failures(check: dict) -> list[str]:
@@ -541,11 +702,13 @@ def check_failures(check: dict) -> list[str]:
         "2xx-answered ids missing from the inbox",
         "request ids stored more than once",
         "rows of requests never sent",
+        "rows without a task in the queue",
+        "tasks naming no row",
     ):
         if check[name]:
             failures.append(f"{name}: {check[name]}")
-    if check["tasks in the Redis queue"] != check["inbox rows"]:
-        failures.append("the queue does not hold one task per inbox row")
+    if check["rows by status"].get("received"):
+        failures.append("the relay left rows received")
     if any(not str(status).startswith("2") for status in check["answers"]):
         failures.append(f"answers other than 2xx: {check['answers']}")
     return failures
@@ -564,6 +727,13 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument(
+        "--gunicorn-threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker: 1, sync workers (default, as the first round); more, "
+        "gthread (gunicorn.conf.py has 8)",
+    )
+    parser.add_argument(
         "--max-rps", type=int, default=6000, help="sizes the pools: requests signed per second"
     )
     args = parser.parse_args()
@@ -573,57 +743,111 @@ def main() -> None:
     if args.seconds > 200:
         raise SystemExit("--seconds must stay well inside the signature tolerance (300 s)")
 
-    port = free_port()
-    env = environment(database=DATABASE, redis_db=REDIS_DB, port=port)
+    ports = {mode: free_port() for mode in MODES}
+    envs = {
+        mode: environment(
+            database=DATABASE,
+            redis_db=REDIS_DB,
+            port=ports[mode],
+            NOTIFICATIONS_RELAY="true" if mode == "relay" else "false",
+        )
+        for mode in MODES
+    }
     recreate_database(DATABASE)
-    setup_django(env)
+    setup_django(envs["enqueue"])
     empty_queues(REDIS_DB)
-    base_url = env["SITE_URL"]
     log_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     phases: list[Phase] = []
-    configs: dict[int, list[tuple[Phase, Phase]]] = {}
+    configs: dict[int, dict[str, list[tuple[Phase, Phase]]]] = {}
     signer = seller = None
+    delays: dict[str, dict[str, float]] = {}
     for workers in worker_counts:
-        with Processes(log_dir) as processes:
-            master = processes.gunicorn(env, workers=workers, name=f"gunicorn-{workers}")
-            if seller is None:
-                seller = prepare_seller(base_url)
-                signer = Signer.of(seller, 20260101)
-
-            def phase(target: str, seconds: float, workers=workers, master=master, signer=signer):
-                per_thread = math.ceil(args.max_rps * seconds / args.threads) + 1000
-                pools = [signer.stream(per_thread) for _ in range(args.threads)]
-                with (
-                    CpuMeter(lambda: children(master.pid)) as web,
-                    CpuMeter(lambda: database_backends(DATABASE)) as database,
-                ):
-                    done = run_wrk(base_url, target, pools, seconds, args.connections)
-                done.workers = workers
-                done.web_cpu_s, done.database_cpu_s = web.total, database.total
-                if done.exhausted:
-                    raise SystemExit(f"wrk sent every signed request ({target}): raise --max-rps")
-                print(
-                    f"{workers} workers {target:>6}: {done.rps:7.0f} req/s  "
-                    f"p50 {done.p50_ms:6.1f} ms  p99 {done.p99_ms:6.1f} ms  "
-                    f"CPU/req {done.web_cpu_ms:.2f} + {done.database_cpu_ms:.2f} ms  "
-                    f"answers {dict(done.statuses)}",
-                    flush=True,
+        configs[workers] = {}
+        for mode in MODES:  # one gunicorn at a time: each thread keeps a database connection
+            with Processes(log_dir) as processes:
+                master = processes.gunicorn(
+                    envs[mode],
+                    workers=workers,
+                    threads=args.gunicorn_threads,
+                    name=f"{mode}-{workers}",
                 )
-                phases.append(done)
-                return done
+                relay_pid = None
+                if mode == "relay":
+                    relay_pid = processes.start(
+                        f"relay-{workers}",
+                        [str(Path(sys.executable)), "manage.py", "run_notification_relay"],
+                        envs["relay"],
+                    ).pid
+                if seller is None:
+                    seller = prepare_seller(envs[mode]["SITE_URL"])
+                    signer = Signer.of(seller, 20260101)
 
-            phase("bare", WARM_UP_SECONDS)
-            phase("ingest", WARM_UP_SECONDS)
-            configs[workers] = [
-                (phase("bare", args.seconds), phase("ingest", args.seconds))
-                for _ in range(args.rounds)
-            ]
-            time.sleep(1)  # the last answers wrk did not wait for
+                def phase(
+                    target: str,
+                    seconds: float,
+                    workers=workers,
+                    mode=mode,
+                    master=master,
+                    relay_pid=relay_pid,
+                    signer=signer,
+                ):
+                    per_thread = math.ceil(args.max_rps * seconds / args.threads) + 1000
+                    pools = [signer.stream(per_thread) for _ in range(args.threads)]
+                    with (
+                        CpuMeter(lambda: children(master.pid)) as web,
+                        CpuMeter(lambda: database_backends(DATABASE)) as database,
+                        CpuMeter(lambda: [relay_pid] if relay_pid else []) as relay_cpu,
+                    ):
+                        done = run_wrk(
+                            envs[mode]["SITE_URL"], target, pools, seconds, args.connections
+                        )
+                    done.workers = workers
+                    done.web_cpu_s, done.database_cpu_s = web.total, database.total
+                    done.relay_cpu_s = relay_cpu.total if target == "relay" else 0.0
+                    if done.exhausted:
+                        raise SystemExit(
+                            f"wrk sent every signed request ({target}): raise --max-rps"
+                        )
+                    print(
+                        f"{workers} workers {mode:>7} {target:>7}: {done.rps:7.0f} req/s  "
+                        f"p50 {done.p50_ms:6.1f} ms  p99 {done.p99_ms:6.1f} ms  "
+                        f"CPU/req {_cpu([done])} ms  answers {dict(done.statuses)}",
+                        flush=True,
+                    )
+                    phases.append(done)
+                    return done
+
+                phase("bare", WARM_UP_SECONDS)
+                phase(mode, WARM_UP_SECONDS)
+                configs[workers][mode] = [
+                    (phase("bare", args.seconds), phase(mode, args.seconds))
+                    for _ in range(args.rounds)
+                ]
+                time.sleep(1)  # the last answers wrk did not wait for
+                if mode == "relay":
+                    left = wait_for_relay()
+                    if left:
+                        raise SystemExit(f"the relay left {left} rows received")
+                    under_load = [
+                        pk
+                        for p in phases
+                        if p.target == "relay" and p.workers == workers
+                        for pk in p.answered_ids
+                    ]
+                    delays[f"under load ({workers} workers, every relay phase)"] = relay_delay(
+                        under_load
+                    )
+                    probes = probe_idle_relay(envs[mode]["SITE_URL"], signer)
+                    wait_for_relay()
+                    delays[f"idle ({workers} workers, {IDLE_PROBES} webhooks one at a time)"] = (
+                        relay_delay(probes.answered_ids)
+                    )
+                    phases.append(probes)
     check = inbox_check(phases, REDIS_DB)
     queries = queries_per_request(seller)
     breakdown = cpu_breakdown(seller)
     empty_queues(REDIS_DB)
-    text = report(configs, check, queries, breakdown, args)
+    text = report(configs, check, delays, queries, breakdown, args)
     print(text, end="")
     write_report(REPORT, text)
     print(f"Server logs in {log_dir}")

@@ -37,6 +37,7 @@ def new_env(site_url: str) -> dict[str, str]:
         # A Fernet key: 32 random bytes, URL-safe base64.
         "MERCADOPAGO_CREDENTIAL_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "METRICS_TOKEN": secrets.token_urlsafe(32),  # what Prometheus sends to /metrics
+        "NOTIFICATIONS_RELAY": "true",  # the stack runs deploy/relay.sh
         # E-mail goes to compose.yaml's Mailpit (the staging profile), never to real mailboxes.
         "COMPOSE_PROFILES": "staging",
         "EMAIL_URL": "smtp://mail:1025",

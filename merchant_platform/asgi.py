@@ -1,5 +1,5 @@
-"""The ASGI entry point (uvicorn, for the streaming pages). It refuses to serve with missing or
-unsafe settings."""
+"""The ASGI entry point: the live server (``deploy/live.sh``, uvicorn), which holds the pages'
+event streams (``orders.live``). It refuses to serve with missing or unsafe settings."""
 
 import os
 

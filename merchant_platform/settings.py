@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "merchant_platform.mercadopago_budget.MercadoPagoBudgetMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "pos.qr_links.SignedImageMiddleware",  # signed QR images: no session, user or seller lookups
     "merchant_platform.csp.PlatformCSPMiddleware",  # after WhiteNoise: pages, not static files
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -314,11 +315,17 @@ ORDERS_RECONCILE_AFTER = env.int("ORDERS_RECONCILE_AFTER", default=300)
 ORDERS_EXPIRE_INTERVAL = env.int("ORDERS_EXPIRE_INTERVAL", default=60)
 # Seconds a POS's display shows its order's final state (paid, expired, canceled) before idle.
 DISPLAY_FINAL_STATE_SECONDS = env.int("DISPLAY_FINAL_STATE_SECONDS", default=15)
+# Redis whose pub/sub carries order changes to the open displays and cashier pages (orders/live.py,
+# served by deploy/live.sh); the broker's when it is Redis. Empty: the pages poll.
+LIVE_STATUS_REDIS_URL = env.str(
+    "LIVE_STATUS_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
 # Mercado Pago's notification inbox (docs/orders.md, "Inbox limits"): the largest body accepted
 # (bytes); rejected requests per client address (e.g. "60/min"; empty: no limit) and the days
 # their records are kept; the window (seconds) over which IPN look-ups of one (seller, topic, id)
 # are coalesced, and each seller's IPN look-ups (e.g. "60/min"); after how many seconds without
-# progress a queued or failed notification is stuck, how many times the sweeper queues it
+# progress an unprocessed notification is stuck, how many times the sweeper queues it
 # again, and how often (seconds) it runs.
 NOTIFICATIONS_MAX_BYTES = env.int("NOTIFICATIONS_MAX_BYTES", default=64 * 1024)
 NOTIFICATIONS_REJECTED_RATE = env.str("NOTIFICATIONS_REJECTED_RATE", default="60/min")
@@ -328,6 +335,11 @@ NOTIFICATIONS_IPN_SELLER_RATE = env.str("NOTIFICATIONS_IPN_SELLER_RATE", default
 NOTIFICATIONS_STUCK_AFTER = env.int("NOTIFICATIONS_STUCK_AFTER", default=15 * 60)
 NOTIFICATIONS_MAX_SWEEPS = env.int("NOTIFICATIONS_MAX_SWEEPS", default=5)
 NOTIFICATIONS_SWEEP_INTERVAL = env.int("NOTIFICATIONS_SWEEP_INTERVAL", default=60)
+# The inbox as the queue (docs/deploy.md, "Notification relay"): the webhook view only stores the
+# row, and the relay process (deploy/relay.sh) publishes its task, woken by PostgreSQL's NOTIFY
+# or, failing that, every NOTIFICATIONS_RELAY_POLL seconds. Off: the view publishes the task.
+NOTIFICATIONS_RELAY = env.bool("NOTIFICATIONS_RELAY", default=False)
+NOTIFICATIONS_RELAY_POLL = env.float("NOTIFICATIONS_RELAY_POLL", default=5.0)
 
 CELERY_BEAT_SCHEDULE = {
     **TENANTS_BEAT_SCHEDULE,
@@ -358,6 +370,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "partners.rest.FastJSONRenderer",  # DRF's JSON, written by orjson
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "partners.autoschema.PartnerAutoSchema",
     "EXCEPTION_HANDLER": "partners.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -399,6 +415,13 @@ for _cache in CACHES.values():
     if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         # A Redis that does not answer fails a request (and /readyz's "cache") in seconds.
         _cache.setdefault("OPTIONS", {}).update(socket_connect_timeout=3, socket_timeout=3)
+# Seconds a partner API token stays authenticated in the cache (partners/token_cache.py): every
+# revocation drops it at once. Only with a cache that every process shares (Redis): 0 otherwise.
+_SHARED_CACHE = CACHES["default"]["BACKEND"] not in (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60) if _SHARED_CACHE else 0
 # Seconds /readyz gives its checks (database, cache, broker, secrets), which run side by side:
 # it answers within about this long whatever hangs (merchant_platform/health.py).
 READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=3.0)

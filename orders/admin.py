@@ -46,6 +46,7 @@ from orders.models import (
     Payment,
     Refund,
 )
+from pos import qr, qr_links
 from pos.models import PointOfSale
 from tenants.admin_mixins import ReadOnly, ReadOnlyInline, TenantAdminMixin, TenantOwnedAdmin
 from tenants.admin_pagination import EstimatedCountPaginator
@@ -394,7 +395,7 @@ class OrderAdmin(ReadOnly, TenantOwnedAdmin):
     def qr_preview(self, order: Order) -> str:
         if not order.scan_payload:
             return "—"
-        url = reverse("orders:qr-svg", args=[order.pk])
+        url = qr_links.image_url(order.scan_payload, qr.SVG)
         alt = gettext("QR of %(order)s") % {"order": order}
         return format_html('<img src="{}" alt="{}" width="240" height="240">', url, alt)
 

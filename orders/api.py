@@ -10,7 +10,7 @@ use it too.
 
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +33,7 @@ from orders import metadata as order_metadata
 from orders.dashboard import LONGEST_PERIOD, local_day
 from orders.filters import OrderFilter
 from orders.models import Api, Mode, Order, OrderItem, Payment, Refund
+from orders.representation import order_json, order_lists, orders_json, page_rows, with_lists
 from orders.validation import ItemInput, TaxInput
 from partners.idempotency import claim_of, idempotent
 from partners.input import AwareDateTimeField, NoBody, RefuseUnknownFields
@@ -61,26 +62,6 @@ def _read_amount(help_text: str) -> serializers.DecimalField:
 # The order as the API shows it --------------------------------------------------------------
 
 
-def order_lists() -> tuple[Prefetch, ...]:
-    """What the answer shows of an order besides its row, built in the tenant's scope: its items
-    and refunds as lists on the order (``to_attr``), its payments in the related manager's cache,
-    which ``Order``'s totals read.
-
-    Lists where they can be: Django builds a queryset per order and relation to hold a manager's
-    cache (100 more for a page of 50 orders). Each is ordered within its order only, so its query
-    needs no join with the orders.
-    """
-    return (
-        Prefetch("items", OrderItem.objects.order_by("position"), to_attr="listed_items"),
-        Prefetch("payments", Payment.objects.order_by("pk")),
-        Prefetch(
-            "refunds",
-            Refund.objects.select_related("payment").order_by("pk"),
-            to_attr="listed_refunds",
-        ),
-    )
-
-
 class OrderItemSerializer(serializers.ModelSerializer):
     total_amount = _read_amount("unit_price x quantity.")
 
@@ -101,21 +82,20 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 
 class AvailableForRefundField(serializers.DecimalField):
-    """What may still be refunded of an order or a payment (``services.left_to_refund``): paid
-    less refunded, less the refunds still pending. Reads the refunds listed on the instance
-    (``listed_refunds``) when it has them."""
+    """What may still be refunded of a payment (``services.left_to_refund``): paid less
+    refunded, less its refunds still pending. Reads the refunds listed on the payment
+    (``listed_refunds``) when it has them. (An order's is ``orders.representation``'s.)"""
 
     def __init__(self, help_text: str) -> None:
         super().__init__(
             max_digits=14, decimal_places=2, read_only=True, source="*", help_text=help_text
         )
 
-    def to_representation(self, instance: Order | Payment) -> str:
-        refunds = getattr(instance, "listed_refunds", None)
+    def to_representation(self, payment: Payment) -> str:
+        refunds = getattr(payment, "listed_refunds", None)
         if refunds is None:
-            refunds = instance.refunds.all()
-        payments = instance.payments.all() if isinstance(instance, Order) else [instance]
-        left = services.left_to_refund(payments, refunds)
+            refunds = payment.refunds.all()
+        left = services.left_to_refund([payment], refunds)
         return super().to_representation(sum(left.values(), Decimal(0)))
 
 
@@ -273,13 +253,9 @@ class OrderSerializer(serializers.ModelSerializer):
         }
 
     def to_representation(self, order: Order) -> dict:
-        """``order`` with the lists of ``order_lists``, read here if it came without them (a
-        webhook's)."""
-        if not hasattr(order, "listed_items"):
-            prefetch_related_objects([order], *order_lists())
-        for payment in order.payments.all():
-            payment.listed_refunds = [r for r in order.listed_refunds if r.payment_id == payment.pk]
-        return super().to_representation(order)
+        """``order`` as ``orders.representation`` builds it (its lists read if it came without
+        them: a webhook's), the fields above being its schema."""
+        return order_json(with_lists(order))
 
 
 # What a request sends -----------------------------------------------------------------------
@@ -369,7 +345,7 @@ class PointOfSaleField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {"does_not_exist": "Choose a point of sale of this seller."}
 
     def get_queryset(self) -> QuerySet[PointOfSale]:
-        return PointOfSale.objects.select_related("store")
+        return PointOfSale.objects.select_related("store", "seller_credential")
 
 
 class OrderCreateSerializer(RefuseUnknownFields, serializers.Serializer):
@@ -551,6 +527,12 @@ class OrderViewSet(
             return OrderUpdateSerializer
         return OrderSerializer
 
+    def list(self, request: Request) -> Response:
+        """A page of orders, read as rows and written by ``orders.representation`` (no model
+        instance, no serializer)."""
+        page = self.paginate_queryset(page_rows(self.filter_queryset(Order.objects.all())))
+        return self.get_paginated_response(orders_json(page))
+
     def _answer(self, order: Order, status_code: int = status.HTTP_200_OK) -> Response:
         """``order`` as it is now, with its items, payments and refunds."""
         order = self.get_queryset().get(pk=order.pk)
@@ -578,9 +560,8 @@ class OrderViewSet(
             retried=bool(claim and claim.taken_over),
             **serializer.validated_data,
         )
-        # The order as the service left it (read under its lock, with its POS): not read again.
-        prefetch_related_objects([order], *order_lists())
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        # The order as the service left it, with its POS and lists: not read again.
+        return Response(order_json(with_lists(order)), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Update an order's metadata",

@@ -2,12 +2,14 @@
 POS, types an amount and a description, creates a QR order (with the seller's API and QR mode,
 ``Tenant.order_api`` and ``Tenant.qr_mode``), watches it turn paid, cancels it after a
 confirmation, sees the POS's sales of the day, and prints a receipt of a paid order. Every write
-is a call to ``orders.services``.
+is a call to ``orders.services``. The page learns its order's status from ``events`` (pushed on
+each change, ``orders.live``), or polls ``status.json`` where that stream cannot open.
 
 The chosen POS is remembered per device, in a cookie: a counter PC or tablet stays at its till
 whoever signs in on it, and signing out (which ends the session) does not forget it.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,7 +21,7 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -31,7 +33,7 @@ from merchant_platform.money import (
     locale_for_request,
     parse_typed_amount,
 )
-from orders import selectors, services
+from orders import live, selectors, services
 from orders.dashboard import Takings, local_day, takings_between
 from orders.display import OPEN_POLL_MS
 from orders.errors import InvalidOrder, OrderError
@@ -39,7 +41,9 @@ from orders.models import Order, Status
 from orders.validation import ItemInput
 from pos.models import PointOfSale, SyncState
 from tenants.decorators import capability_required
+from tenants.models import Tenant
 from tenants.roles import Capability, sees_every_tenant, works_at_the_counter
+from tenants.scope import tenant_scope
 from tenants.sites import SITES
 
 POS_COOKIE = "cashier_pos"
@@ -177,6 +181,7 @@ def cashier(request: HttpRequest) -> HttpResponse:
         "seller_time_zone": SITES[request.tenant.site].time_zone,
         "uses_the_admin": not works_at_the_counter(request.user, request.tenant_role),
         "poll_ms": OPEN_POLL_MS,
+        "live": live.enabled(),
     }
     return render(request, "orders/cashier.html", context | _replace_context(request, open_order))
 
@@ -252,10 +257,33 @@ def _order_or_404(uid: uuid.UUID, **filters) -> Order:
 @capability_required(Capability.CREATE_ORDERS)
 def order_status(request: HttpRequest, uid: uuid.UUID) -> JsonResponse:
     """``{"status", "status_display"}`` of an order, which the page polls while it is open."""
-    order = _order_or_404(uid)
-    if services.expire_if_overdue(tenant=request.tenant, order=order):
+    return JsonResponse(_status_body(request.tenant, _order_or_404(uid)))
+
+
+def _status_body(tenant: Tenant, order: Order) -> dict:
+    if services.expire_if_overdue(tenant=tenant, order=order):
         order.refresh_from_db(fields=["status"])
-    return JsonResponse({"status": order.status, "status_display": order.get_status_display()})
+    return {"status": order.status, "status_display": order.get_status_display()}
+
+
+@capability_required(Capability.CREATE_ORDERS)
+def order_events(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
+    """The order's ``status.json`` as server-sent events: now, then on each change
+    (``orders.live``); ``204`` where there is no stream (the page polls instead)."""
+    order, tenant, language = _order_or_404(uid), request.tenant, translation.get_language()
+
+    def current() -> dict:
+        with tenant_scope(tenant), translation.override(language):
+            order.refresh_from_db(fields=["status"])  # read after the stream subscribed
+            return _status_body(tenant, order)
+
+    def relay(message: bytes) -> bytes:
+        status = json.loads(message)["status"]
+        with translation.override(language):
+            body = {"status": status, "status_display": str(Status(status).label)}
+        return json.dumps(body).encode()
+
+    return live.stream_response(request, live.order_channel(order.uid), current, relay)
 
 
 @require_POST

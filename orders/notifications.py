@@ -2,9 +2,12 @@
 
 Persist first, process later. ``receive`` writes the raw notification to the inbox before
 anything else is done with it, with the outcome of the ``x-signature`` check of webhooks
-(api.md §6.1), and queues the row; one ``INSERT`` per request. An exact duplicate of an accepted
-notification (same kind and ``x-request-id``, which a webhook's signature covers) is neither
-stored nor queued again: the first row answers for it. A notification is a doorbell:
+(api.md §6.1), and queues the row; one ``INSERT`` per request. With ``NOTIFICATIONS_RELAY`` the
+inbox is the queue: the row is stored ``received`` and the relay (``orders.relay``) publishes its
+task, so the request never waits on the broker; without it the view publishes the task once the
+row is committed. An exact duplicate of an accepted notification (same kind and
+``x-request-id``, which a webhook's signature covers) is neither stored nor queued again: the
+first row answers for it. A notification is a doorbell:
 ``process`` never trusts its body, it asks Mercado Pago with the seller's token for the order it
 names and applies that (``services.refresh_order``), so duplicated, late, reordered or forged
 notifications are harmless; an ``mp-connect`` notification (a seller unlinked the
@@ -26,13 +29,13 @@ import math
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache as cache_function
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,7 +44,7 @@ from merchant_platform import request_context
 from merchant_platform.mercadopago import get_config
 from merchant_platform.rate_limits import parse_rate, spend
 from mpapi import APIError, MercadoPagoError, NotFound, webhooks
-from orders import remote, services
+from orders import relay, remote, services
 from orders.errors import MercadoPagoUnavailable, OrderError
 from orders.models import Notification, Order, Status
 from tenants import connection_health
@@ -62,6 +65,11 @@ REQUEUE_GUARD = 30
 SWEEP_BATCH = PURGE_BATCH = 1000
 
 
+# What a task may act on: ``received`` too, since the relay publishes before it commits the row
+# as ``queued`` (and the sweeper queues rows a stopped relay left behind).
+UNPROCESSED = (Notification.Status.RECEIVED, Notification.Status.QUEUED, Notification.Status.FAILED)
+
+
 class Throttled(Exception):
     """Too many rejected requests from one client address: nothing was stored."""
 
@@ -77,7 +85,8 @@ def receive(
     body: bytes,
     client_address: str = "",
 ) -> Notification:
-    """Store a notification as received, checked, and queue it when it may be processed.
+    """Store a notification as received, checked, and queue it when it may be processed (or,
+    with ``NOTIFICATIONS_RELAY``, leave it ``received`` for the relay to queue).
 
     A webhook with a missing or bad signature is kept as ``rejected`` (a bounded record, without
     its body) and never processed; past ``NOTIFICATIONS_REJECTED_RATE`` from ``client_address``
@@ -92,9 +101,10 @@ def receive(
     data = _json_object(text)
     is_ipn = "topic" in query and "id" in query
     topic = query.get("topic") or query.get("type") or data.get("type") or ""
+    relayed = settings.NOTIFICATIONS_RELAY
     notification = Notification(
         kind=Notification.Kind.IPN if is_ipn else Notification.Kind.WEBHOOK,
-        status=Notification.Status.QUEUED,
+        status=Notification.Status.RECEIVED if relayed else Notification.Status.QUEUED,
         topic=_storable(str(topic))[:60],
         action=_storable(str(data.get("action") or ""))[:60],
         resource_id=str(query.get("id") if is_ipn else query.get("data.id") or "")[:100],
@@ -114,7 +124,7 @@ def receive(
         _bound(notification, keep_body=len(text) <= IPN_BODY_KEPT)
     stored = _store_once(notification)
     request_context.bind(notification=stored.pk)
-    if stored is notification:
+    if stored is notification and not relayed:
         transaction.on_commit(lambda pk=notification.pk: _enqueue(pk), robust=True)
     return stored
 
@@ -173,36 +183,76 @@ def _bounded(mapping: Mapping[str, str]) -> dict[str, str]:
 def _store_once(notification: Notification) -> Notification:
     """Insert the accepted ``notification``; the row stored first when it is a duplicate of one
     (``notification_unique_delivery``: the database decides, so concurrent copies race safely)."""
-    if not notification.request_id:
-        notification.save(force_insert=True)
+    if _insert(notification):
         return notification
-    # A web request runs in autocommit: the INSERT alone. Inside a transaction, a savepoint keeps
-    # the transaction usable after a duplicate's IntegrityError.
-    in_transaction = transaction.get_connection().in_atomic_block
-    try:
-        with transaction.atomic() if in_transaction else nullcontext():
-            notification.save(force_insert=True)
-    except IntegrityError:
-        first = (
-            Notification.objects.filter(kind=notification.kind, request_id=notification.request_id)
-            .exclude(status=Notification.Status.REJECTED)
-            .order_by("pk")
-            .first()
-        )
-        if first is None:
-            raise
-        logger.info(
-            "Mercado Pago %s %s is a duplicate of %s: not stored again",
-            notification.kind,
-            notification.request_id,
-            first.pk,
-        )
-        unprocessed = first.status in (Notification.Status.QUEUED, Notification.Status.FAILED)
-        if unprocessed and cache.add(f"mp-inbox-requeued:{first.pk}", 1, REQUEUE_GUARD):
-            # Its processing may have died with its process: the resend is the doorbell again.
+    first = (
+        Notification.objects.filter(kind=notification.kind, request_id=notification.request_id)
+        .exclude(status=Notification.Status.REJECTED)
+        .order_by("pk")
+        .first()
+    )
+    if first is None:  # the first copy was deleted between the two statements: store this one
+        return _store_once(notification)
+    logger.info(
+        "Mercado Pago %s %s is a duplicate of %s: not stored again",
+        notification.kind,
+        notification.request_id,
+        first.pk,
+    )
+    unprocessed = first.status in (Notification.Status.QUEUED, Notification.Status.FAILED)
+    if unprocessed and cache.add(f"mp-inbox-requeued:{first.pk}", 1, REQUEUE_GUARD):
+        # Its processing may have died with its process: the resend is the doorbell again.
+        if settings.NOTIFICATIONS_RELAY:
+            relay.hand_back([first.pk])
+        else:
             transaction.on_commit(lambda pk=first.pk: _enqueue(pk), robust=True)
-        return first
-    return notification
+    return first
+
+
+# The predicate of ``notification_unique_delivery``, as its partial index has it: ON CONFLICT
+# names the index by its columns and this predicate.
+UNIQUE_DELIVERY = """NOT ("request_id" = '') AND NOT ("status" = 'rejected')"""
+
+
+def _insert(notification: Notification) -> bool:
+    """INSERT ``notification`` unless it is an exact duplicate of an accepted one; whether it
+    was stored (its ``pk`` then set). One statement, without the ORM's per-save machinery; in
+    relay mode on PostgreSQL the same statement wakes the relay (``pg_notify``, delivered at
+    commit)."""
+    fields = _insert_fields()
+    values = [
+        field.get_db_prep_save(field.pre_save(notification, True), connection) for field in fields
+    ]
+    wake = settings.NOTIFICATIONS_RELAY and connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, wake), values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding, notification._state.db = False, connection.alias
+    return True
+
+
+@cache_function
+def _insert_fields() -> list:
+    return [field for field in Notification._meta.concrete_fields if not field.primary_key]
+
+
+@cache_function
+def _insert_sql(vendor: str, wake: bool) -> str:
+    """The statement of ``_insert`` (names from the model, values as parameters)."""
+    quote = connection.ops.quote_name
+    fields = _insert_fields()
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {quote(Notification._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f'ON CONFLICT ("kind", "request_id") WHERE {UNIQUE_DELIVERY} DO NOTHING RETURNING "id"'
+    )
+    if wake:
+        sql = f"WITH stored AS ({sql}) SELECT id, pg_notify('{relay.CHANNEL}', '') FROM stored"  # noqa: S608
+    return sql
 
 
 def _enqueue(notification_id: int, *, trailing_in: int | None = None) -> None:
@@ -300,7 +350,7 @@ def process(notification_id: int, *, trailing: bool = False) -> str:
     notification = Notification.objects.get(pk=notification_id)
     if trailing:
         _end_coalescing(notification)
-    if notification.status not in (Notification.Status.QUEUED, Notification.Status.FAILED):
+    if notification.status not in UNPROCESSED:
         return notification.status
     Notification.objects.filter(pk=notification.pk).update(
         attempts=F("attempts") + 1, touched_at=timezone.now()
@@ -565,12 +615,12 @@ def _end_coalescing(notification: Notification) -> None:
 
 
 def sweep(*, now: datetime) -> int:
-    """Queue again the notifications stuck unprocessed: ``queued`` or ``failed`` rows neither
-    queued nor attempted for ``NOTIFICATIONS_STUCK_AFTER`` seconds (their process was killed,
-    their Celery message or retries lost), at most ``NOTIFICATIONS_MAX_SWEEPS`` times each; how
-    many."""
+    """Queue again the notifications stuck unprocessed: ``received``, ``queued`` or ``failed``
+    rows neither queued nor attempted for ``NOTIFICATIONS_STUCK_AFTER`` seconds (their process
+    was killed, their Celery message or retries lost, the relay stopped), at most
+    ``NOTIFICATIONS_MAX_SWEEPS`` times each; how many. It publishes them itself, relay or not."""
     stuck = Notification.objects.filter(
-        status__in=[Notification.Status.QUEUED, Notification.Status.FAILED],
+        status__in=UNPROCESSED,
         touched_at__lt=now - timedelta(seconds=settings.NOTIFICATIONS_STUCK_AFTER),
         sweeps__lt=settings.NOTIFICATIONS_MAX_SWEEPS,
     )
@@ -581,6 +631,9 @@ def sweep(*, now: datetime) -> int:
             .values_list("pk", flat=True)[:SWEEP_BATCH]
         )
         Notification.objects.filter(pk__in=ids).update(sweeps=F("sweeps") + 1, touched_at=now)
+        Notification.objects.filter(pk__in=ids, status=Notification.Status.RECEIVED).update(
+            status=Notification.Status.QUEUED
+        )
         for notification_id in ids:
             transaction.on_commit(lambda pk=notification_id: _enqueue(pk), robust=True)
     if ids:

@@ -24,9 +24,10 @@ from rest_framework.response import Response
 from merchant_platform.mercadopago import get_client, get_config
 from mpapi import APIError, MercadoPagoError
 from orders import services
-from orders.api import UID_PATTERN, OrderSerializer, order_lists
+from orders.api import UID_PATTERN, OrderSerializer
 from orders.errors import MercadoPagoUnavailable, NotAllowed
 from orders.models import Api, Order, Status
+from orders.representation import order_lists
 from partners.idempotency import idempotent
 from partners.input import NoBody, RefuseUnknownFields
 from partners.rest import TenantAPIMixin

@@ -71,7 +71,7 @@ from orders.validation import (
 from pos.models import PointOfSale
 from tenants.models import MercadoPagoCredential, Tenant
 from tenants.scope import cross_tenant_scope, tenant_scope
-from tenants.services import NotConnected, usable_credential
+from tenants.services import NotConnected, check_usable, usable_credential
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def create_order(
         expiration_time=expiration_time,
         marketplace_fee=marketplace_fee,
     )
-    credential = _usable_credential(tenant)
+    credential = _usable_credential(tenant, pos)
     valid = validate(
         order_input,
         tenant=tenant,
@@ -225,14 +225,21 @@ def _sent_again_later(tenant: Tenant, order: Order, error: MercadoPagoUnavailabl
     return order
 
 
-def _usable_credential(tenant: Tenant) -> MercadoPagoCredential:
+def _usable_credential(tenant: Tenant, pos: PointOfSale | None) -> MercadoPagoCredential:
+    """The seller's credential, read with ``pos`` if it was (``PointOfSale.seller_credential``)."""
     if not tenant.is_active:
         raise NotAllowed(
             _("%(seller)s is suspended: it cannot take orders.") % {"seller": tenant},
             code="seller_suspended",
         )
     try:
-        return usable_credential(tenant)
+        if pos is None or pos.tenant_id != tenant.pk:
+            return usable_credential(tenant)  # no POS of the seller's: validation refuses it
+        try:
+            credential = pos.seller_credential
+        except MercadoPagoCredential.DoesNotExist:  # read now (not with the POS): there is none
+            credential = None
+        return check_usable(tenant, credential)
     except NotConnected as error:
         raise NotAllowed(str(error), code="seller_not_connected") from error
 
@@ -396,6 +403,8 @@ def _submit(
         except APIError as error:
             transitions.apply(order, _failed(error, error.code or str(error.status)))
             raise _refused(error) from error
+        if items is not None:  # the first send of create_order: the order is as it saved it
+            return transitions.accept(order, state, list(items))
         if order.error_code or order.error_message:  # the note of an earlier attempt
             Order.objects.filter(pk=order.pk).update(error_code="", error_message="")
         return transitions.apply(order, state)
@@ -629,7 +638,7 @@ def left_to_refund(payments: Iterable[Payment], refunds: Iterable[Refund]) -> di
     still pending (awaiting Mercado Pago's answer, or made and in process there)."""
     pending = _pending_by_payment(refunds)
     return {
-        p.pk: max(p.amount_available_for_refund - pending.get(p.pk, Decimal(0)), Decimal(0))
+        p.pk: max(p.paid_amount - p.refunded_amount - pending.get(p.pk, Decimal(0)), Decimal(0))
         for p in payments
     }
 

@@ -27,10 +27,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.dispatch import Signal
 from django.utils import timezone
 
-from orders.models import Order, Payment, Refund, Status
+from orders.models import Order, OrderItem, Payment, Refund, Status
 
 RANK = {
     Status.PENDING: 0,
@@ -130,6 +131,50 @@ def apply(order: Order, state: OrderState) -> Order:
     return locked
 
 
+def accept(order: Order, state: OrderState, items: list[OrderItem]) -> Order:
+    """Apply Mercado Pago's answer to the create of ``order``, saved ``pending`` with ``items``
+    by this process and held in memory with its tenant and POS; the order afterwards, with its
+    lists (``orders.representation``) in memory.
+
+    No lock and no read: one ``UPDATE`` applies the answer if the order is still pending with no
+    payment recorded, which is all the lock of ``apply`` would find, and the answer's payments
+    are inserted together. If anything got there first (a notification, a cancel), the answer
+    goes through ``apply`` instead."""
+    if state.refunds or is_stale(order, state):
+        return apply(order, state)
+    previous = order.status
+    with transaction.atomic():
+        _apply_fields(order, state)
+        payments = _merged_payments(order, state.payments, {}, stale=False)
+        _set_paid_at(order, payments)
+        order.updated_at = timezone.now()
+        untouched = Order.objects.filter(pk=order.pk, status=previous).exclude(
+            Exists(Payment.objects.filter(order=OuterRef("pk")))
+        )
+        if not untouched.update(**{name: getattr(order, name) for name in _ANSWERED_FIELDS}):
+            return apply(order, state)
+        Payment.objects.bulk_create(payments)
+        order.listed_items, order.listed_payments, order.listed_refunds = items, payments, []
+        if order.status != previous:
+            status_changed.send(Order, order=order, previous=previous)
+    return order
+
+
+# What an answer may change of an order (``_apply_fields``, ``_set_paid_at``).
+_ANSWERED_FIELDS = (
+    "status",
+    "status_detail",
+    "mp_last_updated",
+    "mp_order_id",
+    "qr_data",
+    "error_code",
+    "error_message",
+    "closed_at",
+    "paid_at",
+    "updated_at",
+)
+
+
 def _apply_fields(order: Order, state: OrderState) -> None:
     now = timezone.now()
     if state.status != order.status and state.status in CLOSED and order.closed_at is None:
@@ -166,11 +211,21 @@ _PAYMENT_STATUS_FIELDS = ("status", "status_detail")
 def _merge_payments(
     order: Order, payments: tuple[PaymentState, ...], *, stale: bool
 ) -> list[Payment]:
-    """Merge the payments Mercado Pago reports (by id, amounts only upwards, the approval time
-    set once); the merged payments."""
+    """Merge the payments Mercado Pago reports into those recorded; the merged payments, saved."""
     if not payments:
         return []
     known = {p.mp_payment_id: p for p in Payment.objects.filter(order=order)}
+    merged = _merged_payments(order, payments, known, stale=stale)
+    for payment in merged:
+        payment.save()
+    return merged
+
+
+def _merged_payments(
+    order: Order, payments: tuple[PaymentState, ...], known: dict[str, Payment], *, stale: bool
+) -> list[Payment]:
+    """The payments Mercado Pago reports merged into the ``known`` ones (by id, amounts only
+    upwards, the approval time set once), or new; not saved."""
     merged = []
     for state in payments:
         payment = known.get(state.mp_payment_id) or Payment(
@@ -190,7 +245,6 @@ def _merge_payments(
                 setattr(payment, field, value)
         if payment.approved_at is None and state.approved_at is not None:
             payment.approved_at = state.approved_at
-        payment.save()
         merged.append(payment)
     return merged
 

@@ -11,4 +11,5 @@ class PartnersConfig(AppConfig):
         from partners import (
             receivers,  # noqa: F401 (connects the order events to webhooks)
             schema,  # noqa: F401 (registers the OpenAPI auth extension)
+            token_cache,  # noqa: F401 (drops kept tokens when they, their grant or seller change)
         )

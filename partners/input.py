@@ -150,19 +150,28 @@ class StrictFilterBackend(filters.DjangoFilterBackend):
     list's filters, its paginator's or ``format``, and any given twice (``check_query``)."""
 
     def filter_queryset(self, request: Request, queryset, view):
+        """The list filtered; a query that names no filter leaves it as it is, without building
+        django-filter's form (a default page, or the next page of a cursor)."""
         if getattr(view, "action", None) == "list":
-            allowed = self.query_parameters(request, view, queryset)
-            check_query(request.query_params, allowed=allowed)
+            filter_names = self.filter_parameters(request, view, queryset)
+            check_query(request.query_params, allowed=filter_names | self.paging_parameters(view))
+            if not filter_names & set(request.query_params):
+                return queryset
         return super().filter_queryset(request, queryset, view)
 
-    def query_parameters(self, request: Request, view, queryset) -> set[str]:
-        """What the list ``view`` takes in the query string of ``request``: its filters (and
+    def filter_parameters(self, request: Request, view, queryset) -> set[str]:
+        """The filters of the list ``view`` that the query string of ``request`` may name (and
         those its filterset's ``query_parameter_pattern`` matches, the orders'
-        ``metadata[key]``), its paginator's and ``format``."""
+        ``metadata[key]``)."""
         filterset_class = self.get_filterset_class(view, queryset)
         names = set(filterset_class.base_filters) if filterset_class else set()
         if pattern := getattr(filterset_class, "query_parameter_pattern", None):
             names |= {name for name in request.query_params if pattern.fullmatch(name)}
+        return names
+
+    def paging_parameters(self, view) -> set[str]:
+        """The query parameters of the list ``view``'s paginator, and ``format``."""
+        names = set()
         paginator = getattr(view, "paginator", None)
         for attribute in ("cursor_query_param", "page_size_query_param"):
             if getattr(paginator, attribute, None):

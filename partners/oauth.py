@@ -10,7 +10,8 @@
   pair of the same family, so that workers refreshing at once all get working tokens. After it,
   DOT's reuse protection revokes the family.
 - Bearer token (every API request): the token is loaded with its binding, grant and seller in one
-  query; a revoked binding or an unusable grant refuses it, and ``refusal_of`` says why.
+  query, or from the cache (``partners.token_cache``); a revoked binding or an unusable grant
+  refuses it, and ``refusal_of`` says why.
 
 A grant that is revoked, or whose seller is suspended, issues nothing (``invalid_grant``).
 """
@@ -28,6 +29,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
+from partners import token_cache
 from partners.models import GrantedCode, GrantedToken, PartnerGrant
 from partners.services import (
     ConsentRefused,
@@ -158,9 +160,13 @@ class PartnerOAuth2Validator(OAuth2Validator):
     def _load_access_token(self, token: str) -> AccessToken | None:
         """The bearer token, with its binding (``partner_binding``) and the grant it acts under
         (``partner_grant``, read by ``partners.rest``) loaded by one query."""
-        binding = _binding_of(_checksum(token))
-        if binding is None:  # unknown, or bound to no grant (refused by validate_bearer_token)
-            return super()._load_access_token(token)
+        checksum = _checksum(token)
+        binding = token_cache.cached_binding(checksum)
+        if binding is None:
+            binding = _binding_of(checksum)
+            if binding is None:  # unknown, or bound to no grant (refused by validate_bearer_token)
+                return super()._load_access_token(token)
+            token_cache.keep(checksum, binding)
         access_token = binding.access_token
         access_token.partner_binding = binding
         access_token.partner_grant = binding.grant
@@ -198,9 +204,9 @@ class PartnerOAuth2Validator(OAuth2Validator):
         grace_end = timezone.now() + timedelta(
             seconds=oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
         )
-        AccessToken.objects.filter(pk=refresh_token.access_token_id).update(
-            expires=Least("expires", Value(grace_end))
-        )
+        detached = AccessToken.objects.filter(pk=refresh_token.access_token_id)
+        detached.update(expires=Least("expires", Value(grace_end)))
+        token_cache.forget(detached.values_list("token_checksum", flat=True))
         RefreshToken.objects.filter(pk=refresh_token.pk).update(access_token=None)
         refresh_token.access_token = None
 

@@ -8,12 +8,14 @@ A request acts for exactly one tenant: an OAuth2 token's grant decides it, and a
 
 from contextlib import ExitStack
 
+import orjson
 from django.conf import settings
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -232,6 +234,28 @@ class TenantAPIMixin:
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         self._tenant_scope.enter_context(tenant_scope(acting_tenant(request)))
+
+
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSON, byte for byte, written by orjson (several times faster than ``json.dumps``
+    for a page of orders). What orjson would write otherwise goes through DRF's encoder
+    (datetimes, with DRF's milliseconds; dataclasses; lazy strings; decimals), and an indented
+    answer asked for (``Accept: application/json; indent=2``), or data orjson refuses (an
+    integer past 64 bits), is DRF's own."""
+
+    OPTIONS = (
+        orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None or self.get_indent(accepted_media_type, renderer_context or {}):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            text = orjson.dumps(data, default=self.encoder_class().default, option=self.OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        # As DRF: the two line separators JavaScript does not take raw in a string.
+        return text.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
 class NewestFirstPagination(StrictCursorPagination):

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pos import imports, services
+from pos import imports, qr, qr_links, services
 from pos.forms import BusinessHoursField, ImportForm
 from pos.models import PointOfSale, PosImport, Store
 from pos.validators import MCC_BY_SITE
@@ -160,7 +160,7 @@ class PointOfSaleAdmin(SyncedAdmin):
     def qr_preview(self, obj) -> str:
         if not obj.qr_code:
             return "—"
-        url = reverse("pos:qr-png", args=[obj.pk])
+        url = qr_links.image_url(obj.qr_code, qr.PNG)
         return format_html('<img src="{}" width="160" height="160" alt="QR">', url)
 
     @admin.display(description=gettext_lazy("Printable sticker"))

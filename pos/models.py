@@ -132,6 +132,19 @@ class PointOfSale(SyncedWithMercadoPago):
         validators=[validators.pos_external_id],
         help_text=_("Your id for the POS: 1 to 39 letters and digits; it cannot change later."),
     )
+    # The seller's Mercado Pago connection (one per seller), joined through the tenant they
+    # share: no column, it lets an order's create read its POS and credential in one query
+    # (``select_related``). Neither a form field, nor dumped, nor validated (``clean_fields``).
+    seller_credential = models.ForeignObject(
+        "tenants.MercadoPagoCredential",
+        on_delete=models.DO_NOTHING,
+        from_fields=["tenant"],
+        to_fields=["tenant"],
+        related_name="+",
+        null=True,
+        editable=False,
+        serialize=False,
+    )
     fixed_amount = models.BooleanField(
         default=True,
         help_text=_("The buyer pays the order's amount and cannot type one."),
@@ -185,6 +198,11 @@ class PointOfSale(SyncedWithMercadoPago):
 
     def __str__(self) -> str:
         return f"{self.store} · {self.name}"
+
+    def clean_fields(self, exclude=None) -> None:
+        """Each field's validation, but ``seller_credential``'s: a join, not a value (reading it
+        would query, and fail for a seller not connected yet)."""
+        super().clean_fields(exclude={*(exclude or ()), "seller_credential"})
 
     def clean(self) -> None:
         errors = {}

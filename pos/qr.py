@@ -1,9 +1,10 @@
 """QR images (PNG, SVG) of a payload, and the HTTP response that serves them.
 
 The payload (a POS's fixed QR, an order's ``qr_data``) is drawn as opaque text: it is never
-parsed or validated, so a payload whose CRC is wrong is drawn as it is. ``image_response`` is the
-one place that reads the image options of a request, answers ``If-None-Match`` and keeps rendered
-images in a bounded in-process cache; the POS and the order views both use it.
+parsed or validated, so a payload whose CRC is wrong is drawn as it is. ``image_answer`` is the
+one place that answers ``If-None-Match`` and keeps rendered images in a bounded in-process cache:
+``image_response`` (the signed-in POS and order views, options in the query string) and the
+signed image URLs of ``pos.qr_links`` both use it.
 """
 
 import functools
@@ -30,7 +31,8 @@ ERROR_CORRECTION = {
     "H": qrcode.constants.ERROR_CORRECT_H,
 }
 # The URL names an order or a POS, not a payload: the browser asks again every time and the ETag
-# turns the answer into an empty 304 when the image has not changed.
+# turns the answer into an empty 304 when the image has not changed. (Signed image URLs name the
+# payload itself and are cached for good: ``pos.qr_links``.)
 CACHE_CONTROL = "private, no-cache"
 CACHED_IMAGES = 256
 
@@ -46,6 +48,7 @@ class ImageFormat:
 
 PNG = ImageFormat("png", "image/png", qrcode.image.pil.PilImage)
 SVG = ImageFormat("svg", "image/svg+xml", qrcode.image.svg.SvgPathImage)
+FORMATS = {image_format.name: image_format for image_format in (PNG, SVG)}
 
 
 @dataclass(frozen=True)
@@ -113,23 +116,34 @@ def render(payload: str, image_format: ImageFormat, options: ImageOptions) -> by
     return buffer.getvalue()
 
 
-def image_response(request: HttpRequest, payload: str, image_format: ImageFormat) -> HttpResponse:
-    """The QR of ``payload`` for ``request``, drawn with the options of its query string.
+def image_answer(
+    request: HttpRequest,
+    payload: str,
+    image_format: ImageFormat,
+    options: ImageOptions,
+    cache_control: str,
+) -> HttpResponse:
+    """The QR of ``payload`` drawn with ``options``, or an empty 304 for a matching
+    ``If-None-Match`` (without rendering), with a weak ETag (the same QR, not necessarily the
+    same bytes after a library upgrade) and ``cache_control``. A repeated fetch is served from
+    ``render``'s cache."""
+    etag = f'W/"{image_key(payload, image_format, options)}"'
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        render(payload, image_format, options), content_type=image_format.content_type
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    return response
 
-    Bad options give a plain-text 400 naming the allowed values. The response carries a weak
-    ETag (the same QR, not necessarily the same bytes after a library upgrade); a request whose
-    ``If-None-Match`` matches gets an empty 304 without rendering, and a repeated fetch without it
-    is served from ``render``'s cache.
+
+def image_response(request: HttpRequest, payload: str, image_format: ImageFormat) -> HttpResponse:
+    """The QR of ``payload`` for ``request``, drawn with the options of its query string
+    (``image_answer``), to be revalidated on every use (``CACHE_CONTROL``).
+
+    Bad options give a plain-text 400 naming the allowed values.
     """
     try:
         options = parse_options(request.GET)
     except InvalidImageOption as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    key = image_key(payload, image_format, options)
-    etag = f'W/"{key}"'
-    response = get_conditional_response(request, etag=etag) or HttpResponse(
-        render(payload, image_format, options), content_type=image_format.content_type
-    )
-    response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
-    return response
+    return image_answer(request, payload, image_format, options, CACHE_CONTROL)

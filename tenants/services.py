@@ -150,7 +150,12 @@ def ensure_same_site(*, tenant: Tenant, account: MercadoPagoUser) -> None:
 def usable_credential(tenant: Tenant) -> MercadoPagoCredential:
     """``tenant``'s Mercado Pago connection, if it can be used now; ``NotConnected`` otherwise."""
     with tenant_scope(tenant):
-        credential = MercadoPagoCredential.objects.first()
+        return check_usable(tenant, MercadoPagoCredential.objects.first())
+
+
+def check_usable(tenant: Tenant, credential: MercadoPagoCredential | None) -> MercadoPagoCredential:
+    """``credential``, ``tenant``'s connection as just read (None: it has none), if it can be
+    used now; ``NotConnected`` otherwise."""
     if credential is None:
         raise NotConnected(
             _("%(seller)s has not connected a Mercado Pago account yet.") % {"seller": tenant}

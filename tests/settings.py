@@ -5,12 +5,14 @@ the platform reaches the sandbox in-process."""
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from merchant_platform.settings import *  # noqa: F403
 from merchant_platform.settings import (
     CELERY_BEAT_SCHEDULE,
     CELERY_BROKER_URL,
     DATABASES,
+    LIVE_STATUS_REDIS_URL,
     MIDDLEWARE,
     SILENCED_SYSTEM_CHECKS,
     STORAGES,
@@ -52,6 +54,14 @@ CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 # Under pytest-xdist each test process has its own test database, so each has its own queue too:
 # a real worker of one process must never take a task whose rows are in another's database.
 CELERY_TASK_DEFAULT_QUEUE = f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# orders/live.py's channels carry the Redis database of LIVE_STATUS_REDIS_URL (pub/sub ignores
+# it): one database per test process, so that a stream never hears another process's POS or
+# order of the same id.
+if LIVE_STATUS_REDIS_URL:
+    _process = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    LIVE_STATUS_REDIS_URL = urlunsplit(
+        urlsplit(LIVE_STATUS_REDIS_URL)._replace(path=f"/{10 + _process % 6}")
+    )
 SANDBOX_WEBHOOK_URL = ""  # tests that receive webhooks point the sandbox at their own server
 MERCADOPAGO_BACKOFF_BASE = 0  # retries go at once: tests do not wait on backoff
 API_THROTTLE_RATE = ""  # the schema-wide fuzzing sends more; the throttle's test sets a rate

@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from celery.exceptions import Retry
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from merchant_platform.mercadopago import get_client
 from mpapi import NotFound
@@ -348,3 +350,17 @@ def test_a_pos_that_took_orders_is_kept_locally_and_in_mercado_pago(seller, stor
     assert mp.get_pos(token, pos.mp_pos_id).external_id == "KEPT1"
     with tenant_scope(seller):
         assert PointOfSale.objects.filter(pk=pos.pk).exists()
+
+
+def test_a_pos_of_a_seller_not_connected_yet_validates_without_reading_a_credential():
+    """``PointOfSale.seller_credential`` is a join for the create's one query, not a value: a
+    POS is validated without reading it (which would fail for a seller with none)."""
+    tenant = make_tenant("Sin conexión")
+    store = make_store(tenant)
+    pos = PointOfSale(tenant=tenant, store=store, name="Caja 1", external_id="CAJA1")
+
+    with tenant_scope(tenant), CaptureQueriesContext(connection) as queries:
+        pos.full_clean()
+
+    assert not any("mercadopagocredential" in query["sql"] for query in queries)
+    assert not PointOfSale.seller_credential.is_cached(pos)

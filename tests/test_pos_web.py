@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from merchant_platform.mercadopago import get_client
 from mpapi import NotFound
-from pos import services
+from pos import qr, qr_links, services
 from pos.models import PointOfSale, Store, SyncState
 from sandbox.seed import seller_access_token
 from tenants.scope import tenant_scope
@@ -89,7 +89,7 @@ def test_the_sticker_prints_on_one_a6_page(client, manager, pos):
     assert "@page { size: A6;" in page
     assert "Palermo" in page
     assert "Caja 1" in page
-    assert reverse("pos:qr-svg", args=[pos.pk]) in page
+    assert qr_links.image_url(pos.qr_code, qr.SVG) in page
     assert "Scan this code" in page
 
 
@@ -98,7 +98,7 @@ def test_the_admin_shows_the_qr_preview_and_the_sticker_link(client, manager, po
 
     page = client.get(reverse("admin:pos_pointofsale_change", args=[pos.pk])).text
 
-    assert reverse("pos:qr-png", args=[pos.pk]) in page
+    assert qr_links.image_url(pos.qr_code, qr.PNG) in page
     assert reverse("pos:sticker", args=[pos.pk]) in page
     assert "Synced" in page
 

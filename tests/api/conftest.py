@@ -15,6 +15,13 @@ from tests.orders.conftest import synced_pos
 ALL_SCOPES = frozenset(scopes.SCOPES)
 
 
+@pytest.fixture(autouse=True)
+def tokens_kept_in_the_cache(settings):
+    """The API's tests authenticate tokens through the cache, as production does with Redis
+    (``partners.token_cache``): every revocation test shows that the kept token is dropped."""
+    settings.API_TOKEN_CACHE_SECONDS = 60
+
+
 def issue_token(tenant: Tenant, requested: frozenset[str] = ALL_SCOPES, **fields) -> str:
     """Install a client-credentials app on ``tenant`` and get a token from ``/o/token/``."""
     application, secret = install_application(

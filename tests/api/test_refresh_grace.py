@@ -89,6 +89,7 @@ def test_after_the_grace_the_old_refresh_token_is_refused_and_revokes_the_family
     old_access, old_refresh = app.access_token, app.refresh_token
     now = timezone.now()
     with time_machine.travel(now, tick=False):
+        assert status_of(old_access) == (200, None)  # authenticated, and kept in the cache
         app.refresh()
 
     with time_machine.travel(now + timedelta(seconds=GRACE + 1), tick=False):

@@ -6,7 +6,8 @@ test settings) with the sandbox as Mercado Pago over https, its environment made
 Dockerfile, compose.yaml, the Procfile and the systemd units run: ``deploy/build.sh static``,
 ``deploy/release.sh`` (check --deploy, migrate, the sandbox's application), then
 ``deploy/web.sh`` (gunicorn with gunicorn.conf.py, terminating TLS itself with a certificate made
-here, as the proxy would), ``deploy/worker.sh`` and ``deploy/beat.sh``. Then a seller connects
+here, as the proxy would), ``deploy/worker.sh``, ``deploy/beat.sh`` and ``deploy/relay.sh`` (the
+notification relay: new_env.py turns ``NOTIFICATIONS_RELAY`` on). Then a seller connects
 to the sandbox by OAuth and gets a store, a POS and a partner app (the soak's helpers); the
 partner creates an order through the API, the buyer pays it in the sandbox's wallet, Mercado Pago
 notifies the platform, the worker processes the order and notifies the partner; beat's schedule
@@ -226,6 +227,7 @@ def test_the_kit_starts_and_takes_a_payment_end_to_end(kit, receiver):  # noqa: 
     kit.processes.start("web", [str(scripts / "web.sh")])
     kit.processes.start("worker", [str(scripts / "worker.sh"), "--concurrency", "2"])
     kit.processes.start("beat", [str(scripts / "beat.sh")])
+    kit.processes.start("relay", [str(scripts / "relay.sh")])
     wait_until_served(kit)
     # The image's health check, against this site.
     kit.run("python", str(scripts / "healthcheck.py"), HEALTHCHECK_URL=f"{kit.url}/healthz")

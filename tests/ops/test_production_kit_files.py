@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ("release", "web", "worker", "beat")
+PROCESSES = ("release", "web", "live", "worker", "beat", "relay")
 TARGET = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux"}
 
 
@@ -69,7 +69,7 @@ def test_compose_runs_every_process_of_the_image_with_its_script():
         assert service["env_file"] == ".env"
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "live", "worker", "beat", "relay"):
         assert services[name]["depends_on"] == {
             "release": {"condition": "service_completed_successfully"}
         }
@@ -79,6 +79,7 @@ def test_compose_runs_every_process_of_the_image_with_its_script():
     assert proxy["image"].startswith("caddy:")
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
     assert "reverse_proxy web:8000" in (ROOT / "deploy/Caddyfile").read_text()
+    assert "reverse_proxy live:8001" in (ROOT / "deploy/Caddyfile").read_text()
 
 
 def test_the_procfile_and_the_systemd_units_call_the_same_scripts():

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 from orders import services
 from orders.models import Order, Status
+from pos import qr, qr_links
 from sandbox import models as sandbox_models
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
@@ -45,7 +46,7 @@ def test_a_cashier_creates_an_order_with_the_sellers_defaults_and_sees_its_qr(
     assert order.total_amount == Decimal("85.00")
     assert order.qr_data
     page = cashier.get(response["Location"])
-    assert f"/orders/{order.pk}/qr.svg".encode() in page.content
+    assert qr_links.image_url(order.qr_data, qr.SVG).encode() in page.content
     assert f"/display/{pos.display_token}/".encode() in page.content
     assert f'<code id="order-qr-text">{order.qr_data}</code>'.encode() in page.content
     assert sandbox_models.Order.objects.count() == 1

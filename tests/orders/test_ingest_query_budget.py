@@ -1,8 +1,8 @@
 """The webhook endpoint's ingest: one INSERT per notification, exact duplicates stored once.
 
 ``bench/webhook_ingest.py`` measures it under gunicorn; these tests pin what the figures rest on.
-Queries are counted in autocommit, as a web request runs (a transactional test database would
-add a savepoint around the INSERT).
+Queries are counted in autocommit, as a web request runs. test_notification_relay.py has the
+same with ``NOTIFICATIONS_RELAY`` on.
 """
 
 import json
@@ -138,7 +138,8 @@ def test_notifications_without_a_request_id_are_all_kept(client, queued):
 
 def test_inside_a_transaction_a_duplicate_leaves_the_transaction_usable(client, queued):
     """The management of a duplicate when the caller holds a transaction (ATOMIC_REQUESTS, a
-    test): a savepoint takes the refused INSERT back, and the caller's work goes on."""
+    test): the INSERT skips the duplicate (ON CONFLICT DO NOTHING) without an error, and the
+    caller's work goes on."""
     from django.db import transaction
 
     from orders import notifications

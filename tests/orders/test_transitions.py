@@ -142,3 +142,37 @@ def test_a_status_change_is_signalled_once_committed(tenant, django_capture_on_c
         assert changes == [(order.pk, "created", "processed")]
     finally:
         transitions.status_changed.disconnect(record)
+
+
+def accept(order, state: OrderState):
+    with tenant_scope(order.tenant):
+        return transitions.accept(order, state, items=[])
+
+
+def test_the_answer_to_a_create_applies_without_a_lock_and_leaves_the_lists_in_memory(tenant):
+    order = make_order(tenant)  # pending, as the create saved it
+    created = OrderState(status="created", mp_order_id="ORD01", qr_data="000201", payments=(PAID,))
+
+    accepted = accept(order, created)
+
+    assert accepted.listed_payments[0].mp_payment_id == PAID.mp_payment_id
+    assert accepted.listed_items == []
+    assert accepted.listed_refunds == []
+    with tenant_scope(tenant):
+        order.refresh_from_db()
+        assert (order.status, order.mp_order_id, order.qr_data) == ("created", "ORD01", "000201")
+        assert [p.mp_payment_id for p in order.payments.all()] == [PAID.mp_payment_id]
+
+
+def test_an_answer_to_a_create_that_a_notification_overtook_goes_through_the_lock(tenant):
+    """The webhook of the payment was applied before the create's own answer: the answer neither
+    moves the order back nor records its payment twice."""
+    order = make_order(tenant)
+    apply(order, "processed", payments=(PAID,))  # the notification, on another process
+    created = OrderState(status="created", mp_order_id="ORD01", payments=(PAID,))
+
+    accepted = accept(order, created)  # ``order``, in memory, is still pending
+
+    assert accepted.status == "processed"
+    with tenant_scope(tenant):
+        assert accepted.payments.count() == 1

@@ -3,10 +3,11 @@ misbehaves, and a Celery worker killed in the middle of a task. docs/reliability
 figures of a run and what the soak leaves out.
 
 The platform runs as it does in production, in processes of its own: gunicorn serves the platform
-and the sandbox (Mercado Pago), Celery workers (prefork) run the tasks, on this test's database
-and on a broker queue of this run's own. The test process plays the partner apps (the REST API
-over HTTP, with ``Idempotency-Key``), the cashiers (``orders.services``) and the buyers (the
-sandbox's wallet), one lane per POS, and checks the end state in the database.
+and the sandbox (Mercado Pago), the notification relay publishes the tasks of the notifications
+the web stores (``NOTIFICATIONS_RELAY`` on), Celery workers (prefork) run the tasks, on this
+test's database and on a broker queue of this run's own. The test process plays the partner
+apps (the REST API over HTTP, with ``Idempotency-Key``), the cashiers (``orders.services``) and
+the buyers (the sandbox's wallet), one lane per POS, and checks the end state in the database.
 
 The sandbox answers 20 % of the API requests with a 5xx and lets 10 % run but withholds the
 answer until the platform gives up (a real socket timeout), and drops, duplicates, reorders and
@@ -209,13 +210,15 @@ class Processes:
 
     def outstanding(self) -> int:
         """Messages of this run's queue that wait in the broker or are held by a worker (not
-        yet acknowledged: every task acknowledges once it has run, ``acks_late``)."""
+        yet acknowledged: every task acknowledges once it has run, ``acks_late``), and
+        notifications the relay has not published yet."""
         queued = sum(
             self.broker.llen(name)
             for name in self.broker.scan_iter(f"{self.prefix}{self.queue}*")
             if self.broker.type(name) == b"list"
         )
-        return queued + self.broker.hlen(f"{self.prefix}unacked")
+        unrelayed = Notification.objects.filter(status=Notification.Status.RECEIVED).count()
+        return queued + self.broker.hlen(f"{self.prefix}unacked") + unrelayed
 
     def wait_idle(self, timeout: float = 300) -> None:
         """Return once no task waits or runs, and none has for a second."""
@@ -278,6 +281,7 @@ def processes(transactional_db, settings, request) -> Iterator[Processes]:
         "SOAK_QUEUE": queue,
         "CELERY_BROKER_URL": broker_url,
         "SOAK_BROKER_PREFIX": broker_prefix(queue),
+        "NOTIFICATIONS_RELAY": "true",  # the web only stores; the relay process publishes
         "LOG_LEVEL": "DEBUG",  # every logger of every process: the secrets check reads them all
         "PYTHONUNBUFFERED": "1",
     }
@@ -299,6 +303,7 @@ def processes(transactional_db, settings, request) -> Iterator[Processes]:
     forget_broker_connections()
     try:
         running.start_web()
+        running.start("relay", [str(BIN / "python"), "manage.py", "run_notification_relay"])
         yield running
     finally:
         running.stop_all()

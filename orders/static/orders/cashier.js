@@ -1,5 +1,6 @@
-// The cashier page's order: it polls the order's status (status.json) while the buyer may pay,
-// announces each change (the status line is an aria-live region), swaps the QR for the final
+// The cashier page's order: it listens to the order's events (its status, pushed on each change:
+// orders/live.py) while the buyer may pay, or, where that stream cannot open, polls status.json
+// (and tries the stream again a minute later); it announces each change (the status line is an aria-live region), swaps the QR for the final
 // state once there is one, chimes on payment if the cashier turned the sound on (remembered in
 // this browser), and asks before cancelling (a modal <dialog>; without script the server asks).
 (function () {
@@ -63,24 +64,47 @@
     document.getElementById("new-order").focus();
   }
 
+  function update(body) {
+    if (body.status === status.dataset.status) return;
+    status.dataset.status = body.status;
+    status.textContent = body.status_display;
+    if (FINAL[body.status]) showFinal(FINAL[body.status]);
+    if (body.status === "processed" && sound?.checked) chime();
+  }
+
+  let stream = null;  // the open stream; while there is one, no polling
   async function poll() {
-    if (!OPEN.includes(status.dataset.status)) return;
+    if (stream || !OPEN.includes(status.dataset.status)) return;
     try {
       const answer = await fetch(section.dataset.statusUrl, {cache: "no-store"});
-      if (answer.ok) {
-        const body = await answer.json();
-        if (body.status !== status.dataset.status) {
-          status.dataset.status = body.status;
-          status.textContent = body.status_display;
-          if (FINAL[body.status]) showFinal(FINAL[body.status]);
-          if (body.status === "processed" && sound?.checked) chime();
-        }
-      }
+      if (answer.ok) update(await answer.json());
     } catch (error) { /* the next poll tries again */ }
     setTimeout(poll, pollMs);
   }
   const pollMs = Number(section.dataset.pollMs) || 1000;  // as the display's, orders/display.py
-  setTimeout(poll, pollMs);
+
+  function listen() {
+    if (!OPEN.includes(status.dataset.status)) return;
+    const source = new EventSource(section.dataset.eventsUrl);
+    stream = source;
+    const fail = () => {
+      source.close();
+      stream = null;
+      poll();
+      setTimeout(listen, 60000);
+    };
+    source.onmessage = (event) => {
+      update(JSON.parse(event.data));
+      if (!OPEN.includes(status.dataset.status)) source.close();
+    };
+    source.addEventListener("unavailable", fail);
+    // A dropped stream reconnects by itself (CONNECTING); a refused one (204, 502) is CLOSED.
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) fail();
+    };
+  }
+  if (section.dataset.eventsUrl && window.EventSource) listen();
+  else setTimeout(poll, pollMs);
 
   const dialog = document.getElementById("cancel-dialog");
   const ask = document.getElementById("cancel-ask");
