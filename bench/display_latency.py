@@ -36,15 +36,21 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
-from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 
 from harness import ROOT, write_report
 from lists import percentile
-from live_status import Streams, start_live_server
+from live_status import (
+    Streams,
+    delays_ms,
+    figures,
+    new_order,
+    pay,
+    platform_moments,
+    start_live_server,
+)
 from servers import Processes, empty_queues, environment, free_port, recreate_database, setup_django
 
 DATABASE = "bench_display_latency"
@@ -103,50 +109,20 @@ def prepare():
 
 def pay_one(tenant, pos, number: int, display, cashier: Streams, base_url: str) -> dict:
     """Create an order, wait for its QR on the display, pay it; the moments that matter (s)."""
-    import httpx
-
-    from orders import services
-    from orders.models import Notification, Order
-    from orders.validation import ItemInput
-    from tenants.scope import tenant_scope
-
-    with tenant_scope(tenant):
-        order = services.create_order(
-            tenant=tenant,
-            pos=pos,
-            api="v1",
-            mode="dynamic",
-            external_reference=f"latency-{number}",
-            title="Mesa 4",
-            items=[ItemInput(title="Parrillada para dos", unit_price=Decimal("24350.00"))],
-        )
+    order = new_order(tenant, pos, f"latency-{number}")
     uid = str(order.uid)
     display.locator(f"main[data-uid='{uid}'][data-state=open] #qr svg").wait_for(timeout=30_000)
     cashier.open([(uid, f"/cashier/orders/{uid}/events")])
-    paid_at = time.time()
-    answer = httpx.post(f"{base_url}/sandbox/wallet/pay", json={"qr_data": order.qr_data})
-    answer.raise_for_status()
+    paid_at = pay(base_url, order)
     display.locator(f"main[data-uid='{uid}'][data-state=paid]").wait_for(timeout=30_000)
     told = cashier.wait_for(uid, lambda event: event["status"] == "processed")
-    with tenant_scope(tenant):
-        closed_at = Order.objects.get(pk=order.pk).closed_at
-    webhook = Notification.objects.filter(order=order).order_by("received_at").first()
     return {
         "paid": paid_at,
-        "webhook": webhook.received_at.timestamp(),
-        "processed": closed_at.timestamp(),
+        **platform_moments(tenant, order),
         "answered": display.evaluate(f"window.paidAnswered['{uid}']") / 1000,
         "display": display.evaluate(f"window.paidSeen['{uid}']") / 1000,
         "cashier": told,
     }
-
-
-def delays_ms(moments: list[dict], since: str, until: str) -> list[float]:
-    return [(moment[until] - moment[since]) * 1000 for moment in moments]
-
-
-def figures(values: list[float]) -> str:
-    return f"{percentile(values, 0.5):.0f} | {percentile(values, 0.95):.0f} | {max(values):.0f}"
 
 
 def report(moments: list[dict], args) -> str:

@@ -246,25 +246,48 @@ def probe(streams: Streams, tokens: list[str], channel_of, count: int) -> list[f
     return delays
 
 
-def pay_one(tenant, pos, number: int, streams: Streams, cashier: Streams, base_url: str) -> dict:
-    """Create an order, wait for it on the display's stream, pay it; the moments that matter."""
-    import httpx
-
+def new_order(tenant, pos, reference: str):
+    """A dynamic Orders API order on ``pos``, created as the cashier page creates one."""
     from orders import services
-    from orders.models import Notification, Order
     from orders.validation import ItemInput
     from tenants.scope import tenant_scope
 
     with tenant_scope(tenant):
-        order = services.create_order(
+        return services.create_order(
             tenant=tenant,
             pos=pos,
             api="v1",
             mode="dynamic",
-            external_reference=f"live-{number}",
+            external_reference=reference,
             title="Mesa 4",
             items=[ItemInput(title="Parrillada para dos", unit_price=Decimal("24350.00"))],
         )
+
+
+def pay(base_url: str, order) -> float:
+    """The buyer pays ``order`` in the sandbox's wallet; when (s)."""
+    import httpx
+
+    paid_at = time.time()
+    answer = httpx.post(f"{base_url}/sandbox/wallet/pay", json={"qr_data": order.qr_data})
+    answer.raise_for_status()
+    return paid_at
+
+
+def platform_moments(tenant, order) -> dict:
+    """When the webhook of ``order``'s payment was received and the order processed (s)."""
+    from orders.models import Notification, Order
+    from tenants.scope import tenant_scope
+
+    with tenant_scope(tenant):
+        closed_at = Order.objects.get(pk=order.pk).closed_at
+    webhook = Notification.objects.filter(order=order).order_by("received_at").first()
+    return {"webhook": webhook.received_at.timestamp(), "processed": closed_at.timestamp()}
+
+
+def pay_one(tenant, pos, number: int, streams: Streams, cashier: Streams, base_url: str) -> dict:
+    """Create an order, wait for it on the display's stream, pay it; the moments that matter."""
+    order = new_order(tenant, pos, f"live-{number}")
     uid = str(order.uid)
     display = pos.display_token
 
@@ -273,18 +296,12 @@ def pay_one(tenant, pos, number: int, streams: Streams, cashier: Streams, base_u
 
     streams.wait_for(display, shows("open"))
     cashier.open([(uid, f"/cashier/orders/{uid}/events")])
-    paid_at = time.time()
-    answer = httpx.post(f"{base_url}/sandbox/wallet/pay", json={"qr_data": order.qr_data})
-    answer.raise_for_status()
+    paid_at = pay(base_url, order)
     displayed = streams.wait_for(display, shows("paid"))
     told = cashier.wait_for(uid, lambda event: event["status"] == "processed")
-    with tenant_scope(tenant):
-        closed_at = Order.objects.get(pk=order.pk).closed_at
-    webhook = Notification.objects.filter(order=order).order_by("received_at").first()
     return {
         "paid": paid_at,
-        "webhook": webhook.received_at.timestamp(),
-        "processed": closed_at.timestamp(),
+        **platform_moments(tenant, order),
         "display": displayed,
         "cashier": told,
     }
