@@ -50,6 +50,19 @@ def charge(page, amount: str, description: str) -> None:
     page.wait_for_url("**/cashier/?order=*")
 
 
+def amounts_on_one_line(page) -> bool:
+    """Whether each amount of the day's list is on one line ("ARS 1.50" over "0,50" would read
+    as other amounts)."""
+    return page.locator("#day-orders td.cashier-number").evaluate_all(
+        """cells => cells.length > 0 && cells.every(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const tops = [...range.getClientRects()].map(rect => Math.round(rect.top));
+            return new Set(tops).size === 1;
+        })"""
+    )
+
+
 def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
     chromium,  # noqa: F811
     live_server,
@@ -69,6 +82,7 @@ def test_a_cashier_charges_hears_the_payment_prints_and_signs_out(
         order = Order.objects.get()
     assert page.locator("#order-qr").is_visible()
     assert fits_its_width(page)
+    assert amounts_on_one_line(page)
     assert page.locator("#logout-form button").is_visible()
     assert serious_violations(page) == []
     announced = page.locator("[aria-live] #order-status")
